@@ -1,0 +1,521 @@
+// Package oauth2 is Gatehouse's generic RFC 6749 authorization-code adapter.
+//
+// It is configured, not subclassed: endpoints, client credentials and how
+// they are sent (HTTP Basic or body), the body encoding (form or JSON), the
+// scope separator, an optional reply envelope, a separate refresh URL, the
+// userinfo URL and claim mapping. The Whisk and start.gg adapters are thin
+// configurations of it, and so can yours be.
+//
+// Every login uses PKCE S256 and state (RFC 7636, RFC 9700 §2.1.1). Client
+// secrets only ever travel in the token request's body or Basic header,
+// never in a URL.
+package oauth2
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/provider"
+)
+
+// Config configures an Adapter. Fields marked Required must be set; the rest
+// have the documented defaults.
+type Config struct {
+	// Name is the provider's route name, e.g. "github". Required.
+	Name string
+	// ClientID and ClientSecret are the registered client's credentials.
+	// ClientID is required; ClientSecret may be empty for public clients.
+	ClientID, ClientSecret string
+	// AuthURL is the authorization endpoint. Required.
+	AuthURL string
+	// TokenURL is the token endpoint. Required.
+	TokenURL string
+	// RefreshURL is where refresh requests go. Optional; default TokenURL.
+	RefreshURL string
+	// RevocationURL is an RFC 7009 revocation endpoint. Optional; when set
+	// the adapter implements provider.Revoker.
+	RevocationURL string
+	// RedirectURL is the registered callback URL, sent byte for byte in the
+	// authorize and token requests. Required; https, or http on a loopback
+	// host for development.
+	RedirectURL string
+	// Scopes are requested when the login asks for none. Optional.
+	Scopes []string
+	// ScopeSeparator joins scopes. Optional; default " ".
+	ScopeSeparator string
+	// AuthStyle is how client credentials are sent. Optional; default
+	// provider.AuthStyleBasic (RFC 6749 §2.3.1).
+	AuthStyle provider.AuthStyle
+	// Encoding of token request bodies. Optional; default form.
+	Encoding provider.Encoding
+	// Envelope unwraps token replies of the form {"<Envelope>": {...}}.
+	// Optional.
+	Envelope string
+	// ScopeInTokenRequests re-sends the scopes in the code exchange and the
+	// refresh request (start.gg requires it). Optional; default false.
+	ScopeInTokenRequests bool
+	// RedirectURLOnRefresh sends redirect_uri in refresh requests too
+	// (start.gg). Optional; default false.
+	RedirectURLOnRefresh bool
+	// TokenTypes are the accepted token_type values. Optional; default
+	// "Bearer".
+	TokenTypes []string
+	// AuthParams are static extra authorize parameters. Optional.
+	AuthParams url.Values
+	// UserInfoURL returns the user's claims as a JSON object, read with the
+	// access token. Required unless Identity is set.
+	UserInfoURL string
+	// MapClaims turns userinfo claims into an Identity. Optional; default
+	// StandardClaims (OIDC names, with "id" and "login" fallbacks).
+	MapClaims func(claims map[string]any) (*provider.Identity, error)
+	// Identity replaces the userinfo call altogether (start.gg asks a
+	// GraphQL API). Optional.
+	Identity func(ctx context.Context, c *provider.Client, t *provider.Token) (*provider.Identity, error)
+	// DecodeError maps error replies. Optional; default
+	// provider.DecodeOAuth2Error.
+	DecodeError provider.ErrorDecoder
+	// AllowImplicit must be true for NewImplicit to succeed. The implicit
+	// grant is deprecated (RFC 9700 §2.1.2); opt in knowingly.
+	AllowImplicit bool
+	// HTTPClient, Timeout and Now are passed to provider.Client. Optional.
+	HTTPClient *http.Client
+	Timeout    time.Duration
+	Now        func() time.Time
+	// Logger receives warnings (e.g. implicit enabled). Optional; default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Adapter is a provider.RedirectProvider (and provider.Revoker when
+// RevocationURL is set) built from a Config. It is safe for concurrent use.
+type Adapter struct {
+	cfg    Config
+	client *provider.Client
+}
+
+var (
+	_ provider.RedirectProvider = (*Adapter)(nil)
+	_ provider.Revoker          = (*Adapter)(nil)
+	_ provider.ImplicitProvider = (*ImplicitAdapter)(nil)
+)
+
+// ErrConfig is wrapped by every configuration error New returns.
+var ErrConfig = errors.New("oauth2: invalid config")
+
+// New checks cfg and returns an Adapter.
+func New(cfg Config) (*Adapter, error) {
+	if cfg.Name == "" || strings.ContainsAny(cfg.Name, "/?#% ") {
+		return nil, fmt.Errorf("%w: Name %q must be a non-empty URL path segment", ErrConfig, cfg.Name)
+	}
+	if cfg.ClientID == "" {
+		return nil, fmt.Errorf("%w: ClientID is required", ErrConfig)
+	}
+	for _, u := range []struct{ field, v string }{
+		{"AuthURL", cfg.AuthURL}, {"TokenURL", cfg.TokenURL}, {"RedirectURL", cfg.RedirectURL},
+	} {
+		if err := CheckURL(u.v); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrConfig, u.field, err)
+		}
+	}
+	for _, u := range []struct{ field, v string }{
+		{"RefreshURL", cfg.RefreshURL}, {"RevocationURL", cfg.RevocationURL}, {"UserInfoURL", cfg.UserInfoURL},
+	} {
+		if u.v == "" {
+			continue
+		}
+		if err := CheckURL(u.v); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrConfig, u.field, err)
+		}
+	}
+	if cfg.UserInfoURL == "" && cfg.Identity == nil {
+		return nil, fmt.Errorf("%w: UserInfoURL or Identity is required", ErrConfig)
+	}
+	if cfg.RefreshURL == "" {
+		cfg.RefreshURL = cfg.TokenURL
+	}
+	if cfg.ScopeSeparator == "" {
+		cfg.ScopeSeparator = " "
+	}
+	if cfg.MapClaims == nil {
+		cfg.MapClaims = StandardClaims
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.Scopes = append([]string(nil), cfg.Scopes...)
+	return &Adapter{cfg: cfg, client: &provider.Client{
+		Provider:    cfg.Name,
+		HTTPClient:  cfg.HTTPClient,
+		Timeout:     cfg.Timeout,
+		Envelope:    cfg.Envelope,
+		DecodeError: cfg.DecodeError,
+		Now:         cfg.Now,
+	}}, nil
+}
+
+// CheckURL accepts an absolute https URL, or http on a loopback host
+// (127.0.0.0/8, ::1, localhost) for development and tests. URLs with
+// userinfo or a fragment are refused.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return errors.New("must be an absolute URL")
+	}
+	if u.User != nil || u.Fragment != "" {
+		return errors.New("must not carry userinfo or a fragment")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if IsLoopback(u.Hostname()) {
+			return nil
+		}
+		return errors.New("must use https (http is allowed on loopback hosts only)")
+	}
+	return errors.New("must use https")
+}
+
+// IsLoopback reports whether host is localhost or a loopback IP.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Name implements provider.Provider.
+func (a *Adapter) Name() string { return a.cfg.Name }
+
+// Config returns a copy of the adapter's configuration.
+func (a *Adapter) Config() Config { return a.cfg }
+
+// Client returns the provider.Client the adapter uses for its calls, for
+// adapters built on top of this one.
+func (a *Adapter) Client() *provider.Client { return a.client }
+
+// SetCredential implements provider.Provider: Authorization: Bearer.
+func (a *Adapter) SetCredential(r *http.Request, t *provider.Token) {
+	r.Header.Del("X-Auth-Token")
+	typ := t.TokenType
+	if typ == "" || strings.EqualFold(typ, "bearer") {
+		typ = "Bearer"
+	}
+	r.Header.Set("Authorization", typ+" "+t.AccessToken)
+}
+
+func (a *Adapter) scopes(req []string) []string {
+	if req == nil {
+		return a.cfg.Scopes
+	}
+	return req
+}
+
+func (a *Adapter) authURL(responseType string, req provider.AuthRequest) string {
+	q := url.Values{}
+	for k, v := range a.cfg.AuthParams {
+		q[k] = append([]string(nil), v...)
+	}
+	for k, v := range req.Params {
+		q[k] = append([]string(nil), v...)
+	}
+	for _, k := range []string{"client_secret", "code_challenge", "code_challenge_method"} {
+		q.Del(k)
+	}
+	q.Set("response_type", responseType)
+	q.Set("client_id", a.cfg.ClientID)
+	q.Set("redirect_uri", a.cfg.RedirectURL)
+	if s := a.scopes(req.Scopes); len(s) > 0 {
+		q.Set("scope", strings.Join(s, a.cfg.ScopeSeparator))
+	} else {
+		q.Del("scope")
+	}
+	q.Set("state", req.State)
+	if req.CodeChallenge != "" && responseType == "code" {
+		q.Set("code_challenge", req.CodeChallenge)
+		q.Set("code_challenge_method", "S256")
+	}
+	sep := "?"
+	if strings.Contains(a.cfg.AuthURL, "?") {
+		sep = "&"
+	}
+	// url.Values.Encode writes spaces as "+"; RFC 3986 style "%20" is what
+	// the specs show and what every server accepts.
+	return a.cfg.AuthURL + sep + strings.ReplaceAll(q.Encode(), "+", "%20")
+}
+
+// AuthURL implements provider.RedirectProvider.
+func (a *Adapter) AuthURL(req provider.AuthRequest) string { return a.authURL("code", req) }
+
+// tokenRequest builds a token endpoint request with client authentication.
+func (a *Adapter) tokenRequest(url string, params map[string]any) provider.Request {
+	req := provider.Request{URL: url, Params: params, Encoding: a.cfg.Encoding}
+	if a.cfg.AuthStyle == provider.AuthStyleBasic && a.cfg.ClientSecret != "" {
+		// RFC 6749 §2.3.1: form-urlencode id and secret before Basic.
+		req.BasicUser = formEscape(a.cfg.ClientID)
+		req.BasicPass = formEscape(a.cfg.ClientSecret)
+	} else {
+		params["client_id"] = a.cfg.ClientID
+		if a.cfg.ClientSecret != "" {
+			params["client_secret"] = a.cfg.ClientSecret
+		}
+	}
+	return req
+}
+
+func formEscape(s string) string { return url.QueryEscape(s) }
+
+// Token performs a token-endpoint call with client authentication and
+// returns the validated token. Adapters built on this one use it for grants
+// of their own.
+func (a *Adapter) Token(ctx context.Context, op, endpoint string, params map[string]any) (*provider.Token, error) {
+	resp, err := a.client.Do(ctx, op, a.tokenRequest(endpoint, params))
+	if err != nil {
+		return nil, err
+	}
+	tok, err := provider.ParseToken(resp.Body, resp.Header.Get("Content-Type"), resp.Received,
+		provider.ParseOptions{Envelope: a.cfg.Envelope, TokenTypes: a.cfg.TokenTypes})
+	if err != nil {
+		var pe *provider.Error
+		if errors.As(err, &pe) {
+			pe.Provider, pe.Op, pe.StatusCode = a.cfg.Name, op, resp.StatusCode
+		}
+		return nil, err
+	}
+	return tok, nil
+}
+
+// Exchange implements provider.RedirectProvider (RFC 6749 §4.1.3 with the
+// RFC 7636 code_verifier).
+func (a *Adapter) Exchange(ctx context.Context, code, verifier string) (*provider.Token, error) {
+	if code == "" {
+		return nil, &provider.Error{Provider: a.cfg.Name, Op: "exchange", Kind: provider.ErrInvalidGrant, Err: errors.New("empty code")}
+	}
+	p := map[string]any{
+		"grant_type":   "authorization_code",
+		"code":         code,
+		"redirect_uri": a.cfg.RedirectURL,
+	}
+	if verifier != "" {
+		p["code_verifier"] = verifier
+	}
+	if a.cfg.ScopeInTokenRequests && len(a.cfg.Scopes) > 0 {
+		p["scope"] = strings.Join(a.cfg.Scopes, a.cfg.ScopeSeparator)
+	}
+	tok, err := a.Token(ctx, "exchange", a.cfg.TokenURL, p)
+	if err != nil {
+		return nil, err
+	}
+	if tok.Scopes == nil && a.cfg.ScopeInTokenRequests {
+		tok.Scopes = append([]string(nil), a.cfg.Scopes...)
+	}
+	return tok, nil
+}
+
+// Refresh implements provider.Provider (RFC 6749 §6). A reply without a
+// refresh token keeps the old one; a reply without scope keeps the old
+// scopes (RFC 6749 §5.1: omitted scope means unchanged).
+func (a *Adapter) Refresh(ctx context.Context, t *provider.Token) (*provider.Token, error) {
+	if t == nil || t.RefreshToken == "" {
+		return nil, &provider.Error{Provider: a.cfg.Name, Op: "refresh", Kind: provider.ErrNoRefreshToken}
+	}
+	p := map[string]any{
+		"grant_type":    "refresh_token",
+		"refresh_token": t.RefreshToken,
+	}
+	if a.cfg.ScopeInTokenRequests && len(a.cfg.Scopes) > 0 {
+		p["scope"] = strings.Join(a.cfg.Scopes, a.cfg.ScopeSeparator)
+	}
+	if a.cfg.RedirectURLOnRefresh {
+		p["redirect_uri"] = a.cfg.RedirectURL
+	}
+	tok, err := a.Token(ctx, "refresh", a.cfg.RefreshURL, p)
+	if err != nil {
+		return nil, err
+	}
+	if tok.Scopes == nil {
+		tok.Scopes = append([]string(nil), t.Scopes...)
+	}
+	return provider.RefreshedToken(t, tok), nil
+}
+
+// Identity implements provider.Provider: the configured Identity func, or a
+// GET of UserInfoURL mapped by MapClaims.
+func (a *Adapter) Identity(ctx context.Context, t *provider.Token) (*provider.Identity, error) {
+	var id *provider.Identity
+	var err error
+	if a.cfg.Identity != nil {
+		id, err = a.cfg.Identity(ctx, a.client, t)
+	} else {
+		id, err = a.userInfo(ctx, t)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if id == nil || id.Subject == "" {
+		return nil, &provider.Error{Provider: a.cfg.Name, Op: "identity", Kind: provider.ErrBadResponse, Err: errors.New("no subject")}
+	}
+	id.Provider = a.cfg.Name
+	return id, nil
+}
+
+// APIRequest is a GET (or POST when params is non-nil) to the upstream API
+// carrying t, with the usual limits. A 401 matches provider.ErrUnauthorized.
+func (a *Adapter) APIRequest(ctx context.Context, op, u string, t *provider.Token, params map[string]any, enc provider.Encoding) (*provider.Response, error) {
+	hdr := http.Header{}
+	r := &http.Request{Header: hdr}
+	a.SetCredential(r, t)
+	resp, err := a.client.Do(ctx, op, provider.Request{URL: u, Params: params, Encoding: enc, Header: hdr})
+	if err != nil {
+		var pe *provider.Error
+		if errors.As(err, &pe) && pe.StatusCode == http.StatusUnauthorized {
+			pe.Kind = provider.ErrUnauthorized
+		}
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (a *Adapter) userInfo(ctx context.Context, t *provider.Token) (*provider.Identity, error) {
+	resp, err := a.APIRequest(ctx, "identity", a.cfg.UserInfoURL, t, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := provider.DecodeJSONObject(resp.Body, "")
+	if err != nil {
+		return nil, &provider.Error{Provider: a.cfg.Name, Op: "identity", StatusCode: resp.StatusCode, Kind: provider.ErrBadResponse, Err: err}
+	}
+	id, err := a.cfg.MapClaims(claims)
+	if err != nil {
+		return nil, &provider.Error{Provider: a.cfg.Name, Op: "identity", StatusCode: resp.StatusCode, Kind: provider.ErrBadResponse, Err: err}
+	}
+	return id, nil
+}
+
+// StandardClaims maps OIDC-style claims (sub, name, email, picture), falling
+// back to "id" for the subject and "login" for the name, as GitHub-like APIs
+// answer. Numeric ids are accepted.
+func StandardClaims(c map[string]any) (*provider.Identity, error) {
+	sub := ClaimString(c, "sub")
+	if sub == "" {
+		sub = ClaimString(c, "id")
+	}
+	if sub == "" {
+		return nil, errors.New("claims carry no sub or id")
+	}
+	name := ClaimString(c, "name")
+	if name == "" {
+		name = ClaimString(c, "login")
+	}
+	return &provider.Identity{Subject: sub, Name: name, Email: ClaimString(c, "email"), Picture: ClaimString(c, "picture"), Raw: c}, nil
+}
+
+// ClaimString returns c[k] as a string when it is a string or a number.
+func ClaimString(c map[string]any, k string) string {
+	switch v := c[k].(type) {
+	case string:
+		return v
+	case fmt.Stringer: // json.Number
+		return v.String()
+	case float64:
+		return fmt.Sprintf("%.0f", v)
+	}
+	return ""
+}
+
+// Revoke implements provider.Revoker with RFC 7009: the refresh token first
+// (which revokes the grant on most servers), then the access token. 200 is
+// success whatever the body says; 503 is transient. Without a
+// RevocationURL it does nothing.
+func (a *Adapter) Revoke(ctx context.Context, t *provider.Token) error {
+	if a.cfg.RevocationURL == "" || t == nil {
+		return nil
+	}
+	var errs []error
+	for _, x := range []struct{ tok, hint string }{{t.RefreshToken, "refresh_token"}, {t.AccessToken, "access_token"}} {
+		if x.tok == "" {
+			continue
+		}
+		p := map[string]any{"token": x.tok, "token_type_hint": x.hint}
+		if _, err := a.client.Do(ctx, "revoke", a.tokenRequest(a.cfg.RevocationURL, p)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ImplicitAdapter adds the implicit grant (RFC 6749 §4.2) to an Adapter.
+// Only NewImplicit makes one, and only with Config.AllowImplicit set.
+type ImplicitAdapter struct{ *Adapter }
+
+// ErrImplicitNotAllowed is returned by NewImplicit without the opt-in.
+var ErrImplicitNotAllowed = errors.New("oauth2: implicit grant not enabled (set AllowImplicit)")
+
+// NewImplicit is New for an adapter that may also use the implicit grant.
+// It refuses unless cfg.AllowImplicit is true, and logs a warning when it is.
+func NewImplicit(cfg Config) (*ImplicitAdapter, error) {
+	if !cfg.AllowImplicit {
+		return nil, ErrImplicitNotAllowed
+	}
+	a, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.cfg.Logger.Warn("gatehouse: implicit grant enabled; tokens travel in the URL fragment and injected tokens cannot be detected (RFC 9700 §2.1.2)", "provider", cfg.Name)
+	return &ImplicitAdapter{a}, nil
+}
+
+// ImplicitAuthURL implements provider.ImplicitProvider.
+func (a *ImplicitAdapter) ImplicitAuthURL(req provider.AuthRequest) string {
+	return a.authURL("token", req)
+}
+
+// TokenFromFragment implements provider.ImplicitProvider: error= becomes a
+// typed error; otherwise access_token, token_type and expires_in are checked
+// as for a token reply.
+func (a *ImplicitAdapter) TokenFromFragment(v url.Values) (*provider.Token, error) {
+	if code := v.Get("error"); code != "" {
+		kind := provider.ErrRejected
+		return nil, &provider.Error{Provider: a.cfg.Name, Op: "implicit", Code: code, Description: v.Get("error_description"), Kind: kind}
+	}
+	now := time.Now()
+	if a.cfg.Now != nil {
+		now = a.cfg.Now()
+	}
+	obj := map[string]any{}
+	for _, k := range []string{"access_token", "token_type", "expires_in", "scope"} {
+		if len(v[k]) > 1 {
+			return nil, &provider.Error{Provider: a.cfg.Name, Op: "implicit", Kind: provider.ErrBadResponse, Err: fmt.Errorf("%s repeated", k)}
+		}
+		if s := v.Get(k); s != "" {
+			obj[k] = s
+		}
+	}
+	tok, err := parseObject(obj, now, a.cfg.TokenTypes)
+	if err != nil {
+		var pe *provider.Error
+		if errors.As(err, &pe) {
+			pe.Provider, pe.Op = a.cfg.Name, "implicit"
+		}
+		return nil, err
+	}
+	tok.RefreshToken = "" // the implicit grant never issues one (RFC 6749 §4.2.2)
+	return tok, nil
+}
+
+func parseObject(obj map[string]any, now time.Time, types []string) (*provider.Token, error) {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	return provider.ParseToken(b, "application/json", now, provider.ParseOptions{TokenTypes: types})
+}

@@ -1,0 +1,346 @@
+// Package wazo is Gatehouse's adapter for wazo-auth, the authentication
+// service of the Wazo Platform (REST API 0.1). Upstream documentation:
+// https://wazo-platform.org/documentation (see "Authenticate a user" and the
+// wazo-auth API reference).
+//
+// Wazo is a password provider ([provider.PasswordProvider]): there is no
+// redirect. The application shows a username/password form and [Provider.Login]
+// POSTs {base}/token with HTTP Basic credentials and a JSON body asking for
+// an offline token (access_type "offline" plus the configured client_id), so
+// the reply carries a refresh token. The password is used for that one
+// request and is never stored, logged or put in an error.
+//
+// The adapter handles the quirks of wazo-auth (provider-specs §2.8):
+//
+//   - replies are wrapped in {"data": {...}};
+//   - two error body shapes, the legacy {"reason": [...], "status_code": n}
+//     on /token and {"message", "error_id", "details"} elsewhere, both decoded
+//     by [DecodeError] and classified by status code;
+//   - the body is always a JSON object, even for a revoke-free refresh;
+//   - expires_at is naive server-local time and is never read; the lifetime
+//     comes from utc_issued_at/utc_expires_at (naive UTC, optional fraction);
+//   - a refresh reply has no refresh_token: the old one is kept, and the same
+//     client_id is sent again;
+//   - a client_id mismatch is a 401, mapped to [provider.ErrInvalidGrant];
+//   - upstream calls carry X-Auth-Token, not Authorization;
+//   - revoke (DELETE {base}/token/{token}) is idempotent.
+//
+// The base URL is configurable because wazo-auth is reached at /0.1 directly
+// (port 9497) and at /api/auth/0.1 behind the platform's proxy.
+package wazo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/adapters/oauth2"
+	"github.com/gatehouse-auth/gatehouse/provider"
+)
+
+// Defaults and limits of Config.
+const (
+	// DefaultName is Config.Name's default.
+	DefaultName = "wazo"
+	// DefaultExpiration is Config.Expiration's default, in seconds.
+	DefaultExpiration = 3600
+	// MaxExpiration is the longest lifetime wazo-auth grants (10 years), in
+	// seconds.
+	MaxExpiration = 315360000
+)
+
+// Session types for Config.SessionType (sent as the Wazo-Session-Type
+// header).
+const (
+	SessionMobile  = "mobile"
+	SessionDesktop = "desktop"
+)
+
+// TokenType is the provider.Token TokenType of Wazo tokens: the header they
+// are presented in.
+const TokenType = "X-Auth-Token"
+
+// Keys of provider.Token.Extra filled by Login and Refresh. None of them is
+// a secret.
+const (
+	ExtraUserUUID    = "user_uuid"    // metadata.uuid: the user
+	ExtraAuthID      = "auth_id"      // the authenticated id (usually the user uuid)
+	ExtraTenantUUID  = "tenant_uuid"  // metadata.tenant_uuid
+	ExtraSessionUUID = "session_uuid" // the wazo-auth session
+	ExtraMetadata    = "metadata"     // the whole metadata object
+)
+
+// Config configures a Provider. Only BaseURL is required.
+type Config struct {
+	// Name is the provider's route name. Optional; default "wazo".
+	Name string
+	// BaseURL is wazo-auth's full base URL including the version path, for
+	// example https://wazo.example.com/api/auth/0.1 (behind the platform's
+	// proxy) or http://127.0.0.1:9497/0.1 (direct). Required; https, or
+	// http on a loopback host.
+	BaseURL string
+	// ClientID identifies this application to wazo-auth. With it, Login
+	// asks for an offline token and gets a refresh token; Refresh resends
+	// it (wazo-auth refuses a different one). Optional, but without it
+	// tokens cannot be refreshed.
+	ClientID string
+	// Expiration is the access-token lifetime asked for, in seconds, 1 to
+	// MaxExpiration. Optional; default DefaultExpiration (3600).
+	Expiration int
+	// SessionType is sent as the Wazo-Session-Type header: "" (none),
+	// SessionMobile or SessionDesktop. A mobile offline login makes
+	// wazo-auth issue a new refresh token and revoke the user's other
+	// mobile ones. Optional; default "".
+	SessionType string
+	// RevokeRefreshToken makes Revoke also delete the refresh token
+	// (DELETE {base}/users/me/tokens/{client_id}). wazo-auth keeps one
+	// refresh token per user and client_id, shared by all of the user's
+	// logins through this application, so deleting it ends the ability of
+	// the user's other sessions to refresh. Optional; default false.
+	RevokeRefreshToken bool
+	// HTTPClient, Timeout and Now are passed to provider.Client. Optional:
+	// defaults provider.NewHTTPClient(), provider.DefaultTimeout, time.Now.
+	HTTPClient *http.Client
+	Timeout    time.Duration
+	Now        func() time.Time
+}
+
+// Provider is a provider.PasswordProvider and provider.Revoker for
+// wazo-auth. It is safe for concurrent use.
+type Provider struct {
+	cfg    Config
+	base   string
+	client *provider.Client
+}
+
+var (
+	_ provider.PasswordProvider = (*Provider)(nil)
+	_ provider.Revoker          = (*Provider)(nil)
+)
+
+// ErrConfig is wrapped by every configuration error New returns.
+var ErrConfig = errors.New("wazo: invalid config")
+
+// New checks cfg, fills its defaults and returns a Provider.
+func New(cfg Config) (*Provider, error) {
+	if cfg.Name == "" {
+		cfg.Name = DefaultName
+	}
+	if strings.ContainsAny(cfg.Name, "/?#% ") {
+		return nil, fmt.Errorf("%w: Name %q must be a URL path segment", ErrConfig, cfg.Name)
+	}
+	if err := oauth2.CheckURL(cfg.BaseURL); err != nil {
+		return nil, fmt.Errorf("%w: BaseURL: %v", ErrConfig, err)
+	}
+	if u, _ := url.Parse(cfg.BaseURL); u.RawQuery != "" || u.ForceQuery {
+		return nil, fmt.Errorf("%w: BaseURL must not carry a query", ErrConfig)
+	}
+	if cfg.Expiration == 0 {
+		cfg.Expiration = DefaultExpiration
+	}
+	if cfg.Expiration < 1 || cfg.Expiration > MaxExpiration {
+		return nil, fmt.Errorf("%w: Expiration %d outside 1..%d seconds", ErrConfig, cfg.Expiration, MaxExpiration)
+	}
+	if len(cfg.ClientID) > 1024 {
+		return nil, fmt.Errorf("%w: ClientID longer than 1024 bytes", ErrConfig)
+	}
+	switch cfg.SessionType {
+	case "", SessionMobile, SessionDesktop:
+	default:
+		return nil, fmt.Errorf("%w: SessionType %q is not \"\", %q or %q", ErrConfig, cfg.SessionType, SessionMobile, SessionDesktop)
+	}
+	if cfg.RevokeRefreshToken && cfg.ClientID == "" {
+		return nil, fmt.Errorf("%w: RevokeRefreshToken needs ClientID", ErrConfig)
+	}
+	return &Provider{
+		cfg:  cfg,
+		base: strings.TrimRight(cfg.BaseURL, "/"),
+		client: &provider.Client{
+			Provider:    cfg.Name,
+			HTTPClient:  cfg.HTTPClient,
+			Timeout:     cfg.Timeout,
+			Envelope:    "data",
+			DecodeError: DecodeError,
+			Now:         cfg.Now,
+		},
+	}, nil
+}
+
+// Name implements provider.Provider.
+func (p *Provider) Name() string { return p.cfg.Name }
+
+// Config returns a copy of the provider's configuration, defaults filled.
+func (p *Provider) Config() Config { return p.cfg }
+
+// SetCredential implements provider.Provider: X-Auth-Token. Any
+// Authorization or X-Auth-Token header already on r (a browser may have
+// sent one) is removed first.
+func (p *Provider) SetCredential(r *http.Request, t *provider.Token) {
+	r.Header.Del("Authorization")
+	r.Header.Del("X-Auth-Token")
+	if t != nil && t.AccessToken != "" {
+		r.Header.Set("X-Auth-Token", t.AccessToken)
+	}
+}
+
+// tokenBody is the JSON body of POST {base}/token. wazo-auth force-parses
+// it as JSON, so it is sent on every call (provider-specs §2.8 quirk 3).
+func (p *Provider) tokenBody() map[string]any {
+	return map[string]any{"expiration": p.cfg.Expiration}
+}
+
+func (p *Provider) header() http.Header {
+	h := http.Header{}
+	if p.cfg.SessionType != "" {
+		h.Set("Wazo-Session-Type", p.cfg.SessionType)
+	}
+	return h
+}
+
+func (p *Provider) fail(op string, kind, cause error) *provider.Error {
+	return &provider.Error{Provider: p.cfg.Name, Op: op, Kind: kind, Err: cause}
+}
+
+// Login implements provider.PasswordProvider: POST {base}/token with HTTP
+// Basic username:password. With a ClientID it asks for an offline token,
+// so the reply carries a refresh token. Refused credentials match
+// provider.ErrInvalidCredentials; too many sessions for the user matches
+// provider.ErrUnavailable with Code "too_many_sessions" (see DecodeError).
+// The password appears in no error, log or URL.
+func (p *Provider) Login(ctx context.Context, username, password string) (*provider.Token, error) {
+	if username == "" || strings.ContainsAny(username, ":\r\n\x00") {
+		// HTTP Basic cannot carry a ':' in the user name; wazo-auth would
+		// answer 401 for an empty one. No need to ask.
+		return nil, p.fail("login", provider.ErrInvalidCredentials, errors.New("unusable user name"))
+	}
+	body := p.tokenBody()
+	if p.cfg.ClientID != "" {
+		body["access_type"] = "offline"
+		body["client_id"] = p.cfg.ClientID
+	}
+	return p.token(ctx, "login", provider.Request{
+		URL:       p.base + "/token",
+		Params:    body,
+		Encoding:  provider.JSONEncoding,
+		BasicUser: username,
+		BasicPass: password,
+		Header:    p.header(),
+	}, provider.ErrInvalidCredentials)
+}
+
+// Refresh implements provider.Provider: POST {base}/token with the refresh
+// token and the same client_id, no Basic credentials. The reply carries no
+// refresh token (wazo-auth never rotates it), so the returned Token keeps
+// t's. An unknown or deleted refresh token, or a client_id mismatch (both
+// 401 upstream), matches provider.ErrInvalidGrant.
+func (p *Provider) Refresh(ctx context.Context, t *provider.Token) (*provider.Token, error) {
+	if t == nil || t.RefreshToken == "" {
+		return nil, p.fail("refresh", provider.ErrNoRefreshToken, nil)
+	}
+	if p.cfg.ClientID == "" {
+		return nil, p.fail("refresh", provider.ErrNoRefreshToken, errors.New("no ClientID configured"))
+	}
+	body := p.tokenBody()
+	body["client_id"] = p.cfg.ClientID
+	body["refresh_token"] = t.RefreshToken
+	tok, err := p.token(ctx, "refresh", provider.Request{
+		URL:      p.base + "/token",
+		Params:   body,
+		Encoding: provider.JSONEncoding,
+		Header:   p.header(),
+	}, provider.ErrInvalidGrant)
+	if err != nil {
+		return nil, err
+	}
+	return provider.RefreshedToken(t, tok), nil
+}
+
+// token performs a POST {base}/token and parses the reply; a 401 becomes
+// kind401.
+func (p *Provider) token(ctx context.Context, op string, req provider.Request, kind401 error) (*provider.Token, error) {
+	resp, err := p.client.Do(ctx, op, req)
+	if err != nil {
+		var pe *provider.Error
+		if errors.As(err, &pe) && pe.StatusCode == http.StatusUnauthorized {
+			pe.Kind = kind401
+		}
+		return nil, err
+	}
+	tok, err := parseReply(resp.Body, resp.Received)
+	if err != nil {
+		return nil, &provider.Error{Provider: p.cfg.Name, Op: op, StatusCode: resp.StatusCode, Kind: provider.ErrBadResponse, Err: err}
+	}
+	return tok, nil
+}
+
+// Identity implements provider.Provider without a network call: the token
+// reply already names the user (metadata.uuid, else auth_id), and Login and
+// Refresh keep it in t.Extra. wazo-auth's validation endpoint,
+// GET {base}/token/{token}, is deliberately not used: it puts the live
+// token in a URL, where proxies log it. Subject is the user uuid; Raw holds
+// auth_id, tenant_uuid, session_uuid and metadata.
+func (p *Provider) Identity(ctx context.Context, t *provider.Token) (*provider.Identity, error) {
+	if t == nil {
+		return nil, p.fail("identity", provider.ErrBadResponse, errors.New("no token"))
+	}
+	sub, _ := t.Extra[ExtraUserUUID].(string)
+	if sub == "" {
+		sub, _ = t.Extra[ExtraAuthID].(string)
+	}
+	if sub == "" {
+		return nil, p.fail("identity", provider.ErrBadResponse, errors.New("token carries no Wazo user (metadata.uuid or auth_id)"))
+	}
+	raw := map[string]any{}
+	for _, k := range []string{ExtraAuthID, ExtraTenantUUID, ExtraSessionUUID, ExtraMetadata} {
+		if v, ok := t.Extra[k]; ok {
+			raw[k] = v
+		}
+	}
+	return &provider.Identity{Provider: p.cfg.Name, Subject: sub, Raw: raw}, nil
+}
+
+// Revoke implements provider.Revoker: DELETE {base}/token/{token}, which
+// wazo-auth answers 200 even for an unknown token. With
+// Config.RevokeRefreshToken it first deletes the refresh token
+// (DELETE {base}/users/me/tokens/{client_id} with X-Auth-Token, 404 counted
+// as done), since deleting an access token leaves the refresh token alive
+// and wazo-auth refresh tokens never expire.
+//
+// wazo-auth takes the token to revoke in the URL path; it is dead once the
+// call succeeds, so a copy in an access log is worthless.
+func (p *Provider) Revoke(ctx context.Context, t *provider.Token) error {
+	if t == nil || t.AccessToken == "" {
+		return nil
+	}
+	var errs []error
+	if p.cfg.RevokeRefreshToken && t.RefreshToken != "" {
+		hdr := http.Header{}
+		p.SetCredential(&http.Request{Header: hdr}, t)
+		_, err := p.client.Do(ctx, "revoke", provider.Request{
+			Method: http.MethodDelete,
+			URL:    p.base + "/users/me/tokens/" + url.PathEscape(p.cfg.ClientID),
+			Header: hdr,
+		})
+		var pe *provider.Error
+		if err != nil && !(errors.As(err, &pe) && pe.StatusCode == http.StatusNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	_, err := p.client.Do(ctx, "revoke", provider.Request{
+		Method: http.MethodDelete,
+		URL:    p.base + "/token/" + url.PathEscape(t.AccessToken),
+	})
+	if err != nil {
+		var pe *provider.Error
+		// A token that is not a UUID cannot exist upstream: the router's
+		// 404 means there is nothing to revoke.
+		if !(errors.As(err, &pe) && pe.StatusCode == http.StatusNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,225 @@
+package jwtauth
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// ErrInvalidToken is matched (errors.Is) by every error [Authority.Verify]
+// returns. Answer it with 401 and `WWW-Authenticate: Bearer
+// error="invalid_token"`, and nothing more specific.
+var ErrInvalidToken = errors.New("jwtauth: invalid token")
+
+// InvalidTokenError is the concrete error [Authority.Verify] returns. Its
+// Error text is always "jwtauth: invalid token", so it can be shown to a
+// client without helping an attacker; Reason says why, for server-side logs
+// only.
+type InvalidTokenError struct {
+	// Reason is one of a fixed set of short phrases ("too large",
+	// "malformed", "unknown kid", "bad signature or algorithm",
+	// "expired", ...). It never contains any part of the token.
+	Reason string
+}
+
+// Error returns "jwtauth: invalid token", whatever the reason.
+func (e InvalidTokenError) Error() string { return ErrInvalidToken.Error() }
+
+// Is makes errors.Is(err, ErrInvalidToken) true.
+func (e InvalidTokenError) Is(target error) bool { return target == ErrInvalidToken }
+
+// The reasons, boxed once so that rejecting costs no allocation here.
+var (
+	errTooLarge      error = InvalidTokenError{"too large"}
+	errMalformed     error = InvalidTokenError{"malformed"}
+	errAlgorithm     error = InvalidTokenError{"wrong algorithm"}
+	errType          error = InvalidTokenError{"wrong typ header"}
+	errCrit          error = InvalidTokenError{"unsupported crit header"}
+	errNoKid         error = InvalidTokenError{"missing kid"}
+	errUnknownKid    error = InvalidTokenError{"unknown kid"}
+	errSignature     error = InvalidTokenError{"bad signature or algorithm"}
+	errUnverifiable  error = InvalidTokenError{"unverifiable"}
+	errExpired       error = InvalidTokenError{"expired"}
+	errNotYetValid   error = InvalidTokenError{"not yet valid"}
+	errIssuedFuture  error = InvalidTokenError{"issued in the future"}
+	errIssuer        error = InvalidTokenError{"wrong issuer"}
+	errAudience      error = InvalidTokenError{"wrong audience"}
+	errMissingClaim  error = InvalidTokenError{"missing claim"}
+	errInvalidClaims error = InvalidTokenError{"invalid claims"}
+)
+
+// Verify checks an access token and returns its claims. authorization is an
+// Authorization header value ("Bearer <jwt>", scheme case-insensitive) or a
+// bare token.
+//
+// In order, and stopping at the first failure: the value is refused unread
+// when longer than MaxAuthorizationSize; the compact form must be three
+// non-empty base64url segments; golang-jwt then decodes it with the one
+// configured algorithm; the header must carry typ "at+jwt", no "crit" and a
+// kid of the configured set (the signing method's Go type is checked too);
+// the signature must verify with that kid's key; exp, iat and nbf must be
+// present and valid within the leeway; iss and aud must match; sub, sid and
+// jti must be present. Any error from the parser is a rejection.
+//
+// Every error matches [ErrInvalidToken] and is an [InvalidTokenError].
+func (a *Authority) Verify(authorization string) (*Claims, error) {
+	if len(authorization) > MaxAuthorizationSize {
+		return nil, errTooLarge
+	}
+	tok, ok := bearerToken(authorization)
+	if !ok || !compactJWS(tok) {
+		return nil, errMalformed
+	}
+	c := new(Claims)
+	t, err := a.parser.ParseWithClaims(tok, c, a.keyFunc)
+	if err != nil {
+		return nil, reasonFor(err)
+	}
+	if t == nil || !t.Valid {
+		return nil, errUnverifiable
+	}
+	// exp is required by the parser; RFC 9068 also requires iat, and we
+	// always mint nbf, sub, sid and jti.
+	if c.IssuedAt == nil || c.NotBefore == nil || c.Subject == "" || c.SessionID == "" || c.ID == "" {
+		return nil, errMissingClaim
+	}
+	return c, nil
+}
+
+// lookupKey is the golang-jwt keyfunc. It runs after the header and claims
+// are decoded and the alg name passed WithValidMethods, before the signature
+// is checked. It never fetches anything: jku, x5u, jwk and x5c are ignored,
+// and kid is only compared with the configured IDs.
+func (a *Authority) lookupKey(t *jwt.Token) (any, error) {
+	if !a.methodOK(t.Method) {
+		return nil, errAlgorithm
+	}
+	if typ, _ := t.Header["typ"].(string); typ != TokenType {
+		return nil, errType
+	}
+	// RFC 7515 §4.1.11: extensions listed in crit must be understood; we
+	// understand none.
+	if _, ok := t.Header["crit"]; ok {
+		return nil, errCrit
+	}
+	kid, _ := t.Header["kid"].(string)
+	if kid == "" {
+		return nil, errNoKid
+	}
+	for i := range a.keys {
+		if a.keys[i].id == kid {
+			return a.keys[i].key, nil
+		}
+	}
+	return nil, errUnknownKid
+}
+
+// methodOK checks the Go type of the signing method as well as its name, so
+// that a method registered under our algorithm's name by other code in the
+// process (jwt.RegisterSigningMethod is global) is still refused.
+func (a *Authority) methodOK(m jwt.SigningMethod) bool {
+	if m == nil || m.Alg() != string(a.alg) {
+		return false
+	}
+	switch a.alg {
+	case EdDSA:
+		_, ok := m.(*jwt.SigningMethodEd25519)
+		return ok
+	case ES256:
+		e, ok := m.(*jwt.SigningMethodECDSA)
+		return ok && e.KeySize == 32 && e.CurveBits == 256
+	case HS256:
+		_, ok := m.(*jwt.SigningMethodHMAC)
+		return ok
+	}
+	return false
+}
+
+// reasonFor maps a parser error to one of our fixed reasons. It only
+// labels: every path through it is a rejection.
+func reasonFor(err error) error {
+	var ite InvalidTokenError
+	switch {
+	case errors.As(err, &ite): // from lookupKey
+		for _, e := range keyfuncErrors {
+			if e.(InvalidTokenError) == ite {
+				return e
+			}
+		}
+		return errUnverifiable
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return errMalformed
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return errSignature
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return errUnverifiable
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return errExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return errNotYetValid
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return errIssuedFuture
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return errIssuer
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return errAudience
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return errMissingClaim
+	}
+	return errInvalidClaims
+}
+
+var keyfuncErrors = [...]error{errAlgorithm, errType, errCrit, errNoKid, errUnknownKid}
+
+// bearerToken extracts the token from "Bearer <token>" (RFC 6750 §2.1; the
+// scheme is case-insensitive, RFC 9110 §11.1) or returns a bare token as is.
+// Surrounding spaces and tabs are ignored.
+func bearerToken(s string) (string, bool) {
+	s = strings.Trim(s, " \t")
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		if !strings.EqualFold(s[:i], "Bearer") {
+			return "", false
+		}
+		s = strings.TrimLeft(s[i+1:], " ")
+	}
+	return s, s != ""
+}
+
+// b64url marks the base64url alphabet (RFC 4648 §5), no padding.
+var b64url = func() (t [256]bool) {
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	t['-'], t['_'] = true, true
+	return t
+}()
+
+// compactJWS reports whether s is three non-empty base64url segments joined
+// by exactly two dots. It is a cheap, allocation-free filter run before
+// golang-jwt splits and decodes anything.
+func compactJWS(s string) bool {
+	dots, segLen := 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '.' {
+			if segLen == 0 || dots == 2 {
+				return false
+			}
+			dots++
+			segLen = 0
+			continue
+		}
+		if !b64url[c] {
+			return false
+		}
+		segLen++
+	}
+	return dots == 2 && segLen > 0
+}

@@ -160,3 +160,8 @@ func reasonOf(err error) string {
 type ed25519PublicKey = ed25519.PublicKey
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// randReader is crypto/rand as an io.Reader value for APIs that want one.
+type randReader struct{}
+
+func (randReader) Read(p []byte) (int, error) { return rand.Read(p) }

@@ -145,8 +145,12 @@ func TestVerifyEdDSA(t *testing.T) {
 		{name: "missing exp", givenToken: func(t *testing.T) string { return craft(t, ed, edPriv, H, with(C, "exp", nil)) }, expectReason: "missing claim"},
 		{name: "missing iat", givenToken: func(t *testing.T) string { return craft(t, ed, edPriv, H, with(C, "iat", nil)) }, expectReason: "missing claim"},
 		{name: "missing nbf", givenToken: func(t *testing.T) string { return craft(t, ed, edPriv, H, with(C, "nbf", nil)) }, expectReason: "missing claim"},
-		{name: "iat in the future", givenToken: func(t *testing.T) string { return craft(t, ed, edPriv, H, with(C, "iat", t0.Add(5*time.Minute).Unix())) }, expectReason: "issued in the future"},
-		{name: "nbf in the future", givenToken: func(t *testing.T) string { return craft(t, ed, edPriv, H, with(C, "nbf", t0.Add(5*time.Minute).Unix())) }, expectReason: "not yet valid"},
+		{name: "iat in the future", givenToken: func(t *testing.T) string {
+			return craft(t, ed, edPriv, H, with(C, "iat", t0.Add(5*time.Minute).Unix()))
+		}, expectReason: "issued in the future"},
+		{name: "nbf in the future", givenToken: func(t *testing.T) string {
+			return craft(t, ed, edPriv, H, with(C, "nbf", t0.Add(5*time.Minute).Unix()))
+		}, expectReason: "not yet valid"},
 		{name: "exp as a string", givenToken: func(t *testing.T) string { return craft(t, ed, edPriv, H, with(C, "exp", "never")) }, expectReason: "malformed"},
 
 		// Audience (checklist 57).
@@ -523,7 +527,7 @@ func TestBearerToken(t *testing.T) {
 		{"Bearer a.b.c", "a.b.c", true},
 		{"bEaReR   a.b.c", "a.b.c", true},
 		{"\tBearer a.b.c\t", "a.b.c", true},
-		{"Bearer", "Bearer", true}, // a bare "token" that compactJWS then refuses
+		{"Bearer", "Bearer", true},  // a bare "token" that compactJWS then refuses
 		{"Bearer ", "Bearer", true}, // trimmed to a bare "Bearer", refused by compactJWS
 		{" \t ", "", false},
 		{"Token a.b.c", "", false},

@@ -305,10 +305,9 @@ func (p *Provider) Identity(ctx context.Context, t *provider.Token) (*provider.I
 
 // Revoke implements provider.Revoker: DELETE {base}/token/{token}, which
 // wazo-auth answers 200 even for an unknown token. With
-// Config.RevokeRefreshToken it first deletes the refresh token
-// (DELETE {base}/users/me/tokens/{client_id} with X-Auth-Token, 404 counted
-// as done), since deleting an access token leaves the refresh token alive
-// and wazo-auth refresh tokens never expire.
+// Config.RevokeRefreshToken it first deletes the refresh token (see
+// revokeRefresh), since deleting an access token leaves the refresh token
+// alive and wazo-auth refresh tokens never expire.
 //
 // wazo-auth takes the token to revoke in the URL path; it is dead once the
 // call succeeds, so a copy in an access log is worthless.
@@ -318,29 +317,60 @@ func (p *Provider) Revoke(ctx context.Context, t *provider.Token) error {
 	}
 	var errs []error
 	if p.cfg.RevokeRefreshToken && t.RefreshToken != "" {
-		hdr := http.Header{}
-		p.SetCredential(&http.Request{Header: hdr}, t)
-		_, err := p.client.Do(ctx, "revoke", provider.Request{
-			Method: http.MethodDelete,
-			URL:    p.base + "/users/me/tokens/" + url.PathEscape(p.cfg.ClientID),
-			Header: hdr,
-		})
-		var pe *provider.Error
-		if err != nil && !(errors.As(err, &pe) && pe.StatusCode == http.StatusNotFound) {
-			errs = append(errs, err)
-		}
+		errs = append(errs, p.revokeRefresh(ctx, t))
 	}
+	errs = append(errs, p.revokeAccess(ctx, t.AccessToken))
+	return errors.Join(errs...)
+}
+
+// revokeAccess deletes one access token. A 404 (the router's answer for a
+// token that is not a UUID, which cannot exist upstream) is success.
+func (p *Provider) revokeAccess(ctx context.Context, access string) error {
 	_, err := p.client.Do(ctx, "revoke", provider.Request{
 		Method: http.MethodDelete,
-		URL:    p.base + "/token/" + url.PathEscape(t.AccessToken),
+		URL:    p.base + "/token/" + url.PathEscape(access),
 	})
-	if err != nil {
-		var pe *provider.Error
-		// A token that is not a UUID cannot exist upstream: the router's
-		// 404 means there is nothing to revoke.
-		if !(errors.As(err, &pe) && pe.StatusCode == http.StatusNotFound) {
-			errs = append(errs, err)
-		}
+	return ignoreStatus(err, http.StatusNotFound)
+}
+
+// revokeRefresh deletes the (user, client_id) refresh token with
+// DELETE {base}/users/me/tokens/{client_id}, authenticated by the access
+// token; 404 means it is gone already. When the access token is refused
+// (expired by logout time), the refresh token itself proves whether there
+// is anything left: a refresh refused as invalid_grant means it is dead;
+// otherwise the fresh access token deletes it and is revoked in turn.
+func (p *Provider) revokeRefresh(ctx context.Context, t *provider.Token) error {
+	err := p.deleteRefresh(ctx, t)
+	var pe *provider.Error
+	if !errors.As(err, &pe) || pe.StatusCode != http.StatusUnauthorized {
+		return err
 	}
-	return errors.Join(errs...)
+	fresh, err := p.Refresh(ctx, t)
+	if errors.Is(err, provider.ErrInvalidGrant) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return errors.Join(p.deleteRefresh(ctx, fresh), p.revokeAccess(ctx, fresh.AccessToken))
+}
+
+func (p *Provider) deleteRefresh(ctx context.Context, t *provider.Token) error {
+	hdr := http.Header{}
+	p.SetCredential(&http.Request{Header: hdr}, t)
+	_, err := p.client.Do(ctx, "revoke", provider.Request{
+		Method: http.MethodDelete,
+		URL:    p.base + "/users/me/tokens/" + url.PathEscape(p.cfg.ClientID),
+		Header: hdr,
+	})
+	return ignoreStatus(err, http.StatusNotFound)
+}
+
+// ignoreStatus returns nil when err is a *provider.Error with that status.
+func ignoreStatus(err error, status int) error {
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.StatusCode == status {
+		return nil
+	}
+	return err
 }

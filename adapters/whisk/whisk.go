@@ -1,0 +1,281 @@
+// Package whisk is the Gatehouse adapter for Whisk (API v2), a thin
+// configuration of the generic [oauth2.Adapter].
+//
+// Whisk's documentation is at https://docs.whisk.com; the pages this adapter
+// follows are "User Access Token" (https://docs.whisk.com/api-overview/auth/user-access-token),
+// "Errors and Troubleshooting" (https://docs.whisk.com/resources/error-handling)
+// and "Get a user" (https://docs.whisk.com/api/user-model/get-a-user).
+//
+// What the adapter does for Whisk:
+//
+//   - The authorization-code grant at /oauth/v2/authorize and /oauth/v2/token
+//     on the login host, always with state and PKCE S256. Scopes are sent
+//     joined by a space (%20); configured scopes may be written with commas
+//     too. [Config.Offline] adds offline_access, which asks for a refresh
+//     token, and [Config.IdentityProvider] sends identity_provider.
+//   - Token calls are application/x-www-form-urlencoded POSTs with client_id
+//     and client_secret in the body. Whisk's own auth-flow sample puts them
+//     in the URL's query string; Gatehouse never does.
+//   - Token replies may carry scope as a JSON array or as a space- or
+//     comma-separated string; both are read.
+//   - Refreshing deletes the previous access token upstream at once, so
+//     [provider.Provider.Refresh] returns a whole new token set and callers
+//     must swap it in atomically; the adapter never retries a call with the
+//     old access token.
+//   - The identity comes from GET /user/v2/me on the API host
+//     ({"user": {...}}): Subject is user.id, Email user.email, Name the
+//     personal details' first and last name, Picture their photo_url. Empty
+//     strings and *_INVALID enum values mean "unset" and are dropped.
+//   - Whisk error bodies ({"code": "auth.tokenExpired"}, see
+//     [DecodeError]) become typed *provider.Error values.
+//   - User tokens are sent as "Authorization: Bearer"; a token whose
+//     TokenType is "Token" (a Whisk server or client token) is sent as
+//     "Authorization: Token".
+//
+// The implicit grant is available only through [NewImplicit] with
+// [Config.AllowImplicit] set: the token comes back in the URL fragment, with
+// no refresh token, and an injected token cannot be detected (RFC 9700
+// §2.1.2). The v2 documentation itself lists code as the only response type.
+//
+// For tests, package [github.com/gatehouse-auth/gatehouse/adapters/whisk/whisktest]
+// is a fake Whisk server.
+package whisk
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/adapters/oauth2"
+	"github.com/gatehouse-auth/gatehouse/provider"
+)
+
+// Defaults of Config.
+const (
+	// DefaultName is the default provider name.
+	DefaultName = "whisk"
+	// DefaultAuthBaseURL is Whisk's login host (authorize and token).
+	DefaultAuthBaseURL = "https://login.whisk.com"
+	// DefaultAPIBaseURL is Whisk's API host (/user/v2/me).
+	DefaultAPIBaseURL = "https://api.whisk.com"
+	// OfflineAccess is the scope that asks Whisk for a refresh token.
+	OfflineAccess = "offline_access"
+)
+
+// Paths of Whisk's endpoints below the base URLs.
+const (
+	AuthorizePath = "/oauth/v2/authorize"
+	TokenPath     = "/oauth/v2/token"
+	MePath        = "/user/v2/me"
+)
+
+// Config configures a Whisk adapter.
+type Config struct {
+	// Name is the provider's route name. Optional; default "whisk".
+	Name string
+	// ClientID is the application id Whisk issued. Required.
+	ClientID string
+	// ClientSecret is the application secret. Required. It is only ever
+	// sent in the token request's body.
+	ClientSecret string
+	// RedirectURL is the callback URL registered with Whisk (registration
+	// is done out of band, through Whisk support); it must match byte for
+	// byte. Required.
+	RedirectURL string
+	// Scopes are the scopes requested, e.g. "user.profile:read". Entries
+	// may hold several scopes separated by spaces or commas. Optional.
+	Scopes []string
+	// Offline adds the offline_access scope, which asks Whisk for a refresh
+	// token. Optional; default false. The adapter never requires a refresh
+	// token to be present in a reply.
+	Offline bool
+	// IdentityProvider is sent as identity_provider, sending the user
+	// straight to that identity provider (e.g. "google"). Optional.
+	IdentityProvider string
+	// AuthBaseURL is the login host that serves /oauth/v2/authorize and
+	// /oauth/v2/token. Optional; default DefaultAuthBaseURL.
+	AuthBaseURL string
+	// APIBaseURL is the API host that serves /user/v2/me. Optional; default
+	// DefaultAPIBaseURL.
+	APIBaseURL string
+	// AllowImplicit must be true for NewImplicit to succeed. Optional;
+	// default false. New ignores it.
+	AllowImplicit bool
+	// HTTPClient carries the upstream calls. Optional; default
+	// provider.NewHTTPClient(). Redirects are never followed.
+	HTTPClient *http.Client
+	// Timeout bounds each upstream call. Optional; default
+	// provider.DefaultTimeout.
+	Timeout time.Duration
+	// Now is the clock used for token expiry. Optional; default time.Now.
+	Now func() time.Time
+	// Logger receives warnings. Optional; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Adapter is a Whisk provider.RedirectProvider. It is safe for concurrent
+// use and keeps no per-user state.
+type Adapter struct {
+	*oauth2.Adapter
+	offline bool
+}
+
+// ImplicitAdapter is an Adapter that can also use Whisk's implicit grant
+// (provider.ImplicitProvider). Only NewImplicit makes one.
+type ImplicitAdapter struct {
+	*Adapter
+	implicit *oauth2.ImplicitAdapter
+}
+
+var (
+	_ provider.RedirectProvider = (*Adapter)(nil)
+	_ provider.ImplicitProvider = (*ImplicitAdapter)(nil)
+)
+
+// ErrConfig is wrapped by every configuration error New returns.
+var ErrConfig = errors.New("whisk: invalid config")
+
+// New checks cfg, fills its defaults and returns an Adapter.
+func New(cfg Config) (*Adapter, error) {
+	oc, err := cfg.oauth2Config()
+	if err != nil {
+		return nil, err
+	}
+	a, err := oauth2.New(oc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return &Adapter{Adapter: a, offline: cfg.Offline}, nil
+}
+
+// NewImplicit is New for an adapter that may also use the implicit grant
+// (response_type=token, token in the redirect's fragment, no refresh token).
+// It refuses unless cfg.AllowImplicit is true, and logs a warning when it is.
+func NewImplicit(cfg Config) (*ImplicitAdapter, error) {
+	if !cfg.AllowImplicit {
+		return nil, oauth2.ErrImplicitNotAllowed
+	}
+	oc, err := cfg.oauth2Config()
+	if err != nil {
+		return nil, err
+	}
+	ia, err := oauth2.NewImplicit(oc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return &ImplicitAdapter{Adapter: &Adapter{Adapter: ia.Adapter, offline: cfg.Offline}, implicit: ia}, nil
+}
+
+func (cfg Config) oauth2Config() (oauth2.Config, error) {
+	if cfg.ClientID == "" {
+		return oauth2.Config{}, fmt.Errorf("%w: ClientID is required", ErrConfig)
+	}
+	if cfg.ClientSecret == "" {
+		return oauth2.Config{}, fmt.Errorf("%w: ClientSecret is required", ErrConfig)
+	}
+	if cfg.Name == "" {
+		cfg.Name = DefaultName
+	}
+	authBase := strings.TrimRight(cfg.AuthBaseURL, "/")
+	if authBase == "" {
+		authBase = DefaultAuthBaseURL
+	}
+	apiBase := strings.TrimRight(cfg.APIBaseURL, "/")
+	if apiBase == "" {
+		apiBase = DefaultAPIBaseURL
+	}
+	for _, b := range []struct{ field, v string }{{"AuthBaseURL", authBase}, {"APIBaseURL", apiBase}} {
+		if u, err := url.Parse(b.v); err == nil && (u.RawQuery != "" || u.ForceQuery) {
+			return oauth2.Config{}, fmt.Errorf("%w: %s must not carry a query", ErrConfig, b.field)
+		}
+	}
+	var params url.Values
+	if cfg.IdentityProvider != "" {
+		params = url.Values{"identity_provider": {cfg.IdentityProvider}}
+	}
+	return oauth2.Config{
+		Name:          cfg.Name,
+		ClientID:      cfg.ClientID,
+		ClientSecret:  cfg.ClientSecret,
+		AuthURL:       authBase + AuthorizePath,
+		TokenURL:      authBase + TokenPath,
+		RedirectURL:   cfg.RedirectURL,
+		Scopes:        NormalizeScopes(cfg.Scopes, cfg.Offline),
+		AuthStyle:     provider.AuthStyleBody,
+		Encoding:      provider.FormEncoding,
+		AuthParams:    params,
+		UserInfoURL:   apiBase + MePath,
+		MapClaims:     MapUser,
+		DecodeError:   DecodeError,
+		AllowImplicit: cfg.AllowImplicit,
+		HTTPClient:    cfg.HTTPClient,
+		Timeout:       cfg.Timeout,
+		Now:           cfg.Now,
+		Logger:        cfg.Logger,
+	}, nil
+}
+
+// NormalizeScopes splits every entry of scopes on spaces and commas (Whisk
+// accepts both), drops empty and repeated scopes, and appends offline_access
+// when offline is true and it is not there yet. Order is kept.
+func NormalizeScopes(scopes []string, offline bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range scopes {
+		for _, p := range provider.SplitScopes(s) {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	if offline && !seen[OfflineAccess] {
+		out = append(out, OfflineAccess)
+	}
+	return out
+}
+
+// AuthURL implements provider.RedirectProvider: the Whisk authorize URL with
+// client_id, redirect_uri, response_type=code, the scopes joined by %20,
+// state, the PKCE S256 challenge and identity_provider when configured.
+// Scopes asked for by req are normalised like the configured ones.
+func (a *Adapter) AuthURL(req provider.AuthRequest) string {
+	return a.Adapter.AuthURL(a.request(req))
+}
+
+func (a *Adapter) request(req provider.AuthRequest) provider.AuthRequest {
+	if req.Scopes != nil {
+		req.Scopes = NormalizeScopes(req.Scopes, a.offline)
+	}
+	return req
+}
+
+// SetCredential implements provider.Provider. User tokens go in
+// "Authorization: Bearer"; a token whose TokenType is "Token" (a Whisk
+// server or client token) goes in "Authorization: Token". Never the URL.
+func (a *Adapter) SetCredential(r *http.Request, t *provider.Token) {
+	scheme := "Bearer"
+	if strings.EqualFold(t.TokenType, "token") {
+		scheme = "Token"
+	}
+	r.Header.Del("X-Auth-Token")
+	r.Header.Set("Authorization", scheme+" "+t.AccessToken)
+}
+
+// ImplicitAuthURL implements provider.ImplicitProvider: AuthURL with
+// response_type=token and no PKCE challenge.
+func (a *ImplicitAdapter) ImplicitAuthURL(req provider.AuthRequest) string {
+	return a.implicit.ImplicitAuthURL(a.request(req))
+}
+
+// TokenFromFragment implements provider.ImplicitProvider. It checks the
+// fragment's values (access_token, token_type=Bearer, expires_in, scope);
+// error= becomes a typed error, a missing or repeated value an error
+// matching provider.ErrBadResponse. The token never has a refresh token.
+func (a *ImplicitAdapter) TokenFromFragment(v url.Values) (*provider.Token, error) {
+	return a.implicit.TokenFromFragment(v)
+}

@@ -293,3 +293,14 @@ func (s *Server) revokeLocked(token, clientID string) bool {
 	}
 	return false
 }
+
+// AccessTokenExpired reports whether token is an access token the server
+// issued, did not revoke, and that has outlived its lifetime. Fakes use it
+// to answer "expired" rather than "unknown" (as Whisk's auth.tokenExpired
+// versus auth.tokenNotFound).
+func (s *Server) AccessTokenExpired(token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.access[token]
+	return t != nil && !s.revoked[t.family] && !t.expiry.IsZero() && !s.now().Before(t.expiry)
+}

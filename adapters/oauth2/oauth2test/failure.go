@@ -189,3 +189,38 @@ func writeOversized(w io.Writer, n int64) {
 		n -= int64(len(c))
 	}
 }
+
+// Named faults for FailNext. The values equal provider/providertest's
+// Failure values, so a conformance harness passes them straight through:
+//
+//	Fail: func(f providertest.Failure) { srv.FailNext(oauth2test.EndpointToken, string(f)) }
+const (
+	// FaultUnavailable answers 503 with Retry-After: 1.
+	FaultUnavailable = "unavailable"
+	// FaultTimeout hangs until the client gives up.
+	FaultTimeout = "timeout"
+	// FaultMalformed answers 200 with broken JSON.
+	FaultMalformed = "malformed"
+	// FaultOversized answers 200 with DefaultMaxBody+1 bytes.
+	FaultOversized = "oversized"
+)
+
+// FailNext makes the next request to ep fail with the named fault (one of
+// the Fault constants). It panics on an unknown name, a programming error
+// in the test.
+func (s *Server) FailNext(ep Endpoint, fault string) {
+	var f Failure
+	switch fault {
+	case FaultUnavailable:
+		f = Failure{Status: http.StatusServiceUnavailable, Header: http.Header{"Retry-After": {"1"}}}
+	case FaultTimeout:
+		f = Failure{Hang: true}
+	case FaultMalformed:
+		f = Failure{Malformed: true}
+	case FaultOversized:
+		f = Failure{Oversized: DefaultMaxBody + 1}
+	default:
+		panic("oauth2test: unknown fault " + fault)
+	}
+	s.Fail(ep, f)
+}

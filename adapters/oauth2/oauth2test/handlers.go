@@ -386,6 +386,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, refreshPath 
 		s.renderError(w, r, perr)
 		return
 	}
+	if s.cfg.CheckTokenRequest != nil {
+		if cerr := s.cfg.CheckTokenRequest(r, params); cerr != nil {
+			s.renderError(w, r, cerr)
+			return
+		}
+	}
 	client, method, aerr := s.authenticateClient(r, params)
 	if aerr != nil {
 		s.renderError(w, r, aerr)
@@ -466,7 +472,7 @@ func (s *Server) grantRefresh(req *TokenRequest) (*TokenReply, *Error) {
 	if t == nil || s.revoked[t.family] || t.clientID != req.Client.ID {
 		return nil, errorf("invalid_grant", "unknown refresh token")
 	}
-	if t.rotated {
+	if t.rotated && !s.cfg.LenientRotation {
 		if s.cfg.ReuseDetection {
 			s.revokeFamilyLocked(t.family) // RFC 9700 §4.14.2
 		}

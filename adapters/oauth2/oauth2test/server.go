@@ -145,6 +145,12 @@ type Config struct {
 	// refresh_token (RFC 6749 §6 allows that) and the old one stays valid.
 	// Default: rotate (a new refresh token each time; the old one dies).
 	NoRotation bool
+	// LenientRotation keeps a rotated-out refresh token usable (it can be
+	// refreshed again) until an access token issued after it is first
+	// presented (BearerToken, LookupAccessToken, userinfo); from then on it
+	// is unknown. For upstreams whose rotation is undocumented, so a client
+	// that lost a refresh reply can recover (start.gg). Default: off.
+	LenientRotation bool
 	// ReuseDetection revokes the whole token family when a rotated-out
 	// refresh token is presented again (RFC 9700 §4.14.2). Default: a
 	// rotated-out token is merely invalid_grant.
@@ -157,6 +163,11 @@ type Config struct {
 	// AllowImplicit enables response_type=token (token in the redirect's
 	// fragment, no refresh token). Default: refused.
 	AllowImplicit bool
+	// CheckTokenRequest, when set, vets every POST to the token and
+	// refresh paths after its body is decoded and before client
+	// authentication (for upstreams that require fields RFC 6749 leaves
+	// optional). A non-nil Error is rendered and ends the request.
+	CheckTokenRequest func(r *http.Request, params url.Values) *Error
 	// Grants adds grant types, keyed by grant_type.
 	Grants map[string]GrantFunc
 	// RenderToken writes a successful token reply. Default: WriteToken
@@ -193,6 +204,7 @@ type Server struct {
 	refresh  map[string]*tokenRecord
 	revoked  map[string]bool // families
 	nextFam  int
+	nextSeq  int // issue order of token sets (LenientRotation)
 }
 
 // NewServer starts and returns a Server. The caller must Close it.

@@ -3,6 +3,7 @@ package oauth2test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -152,6 +153,7 @@ type tokenRecord struct {
 	expiry   time.Time
 	family   string
 	rotated  bool // a refresh token replaced by a newer one
+	seq      int  // issue order of the token set (LenientRotation)
 }
 
 func (t *tokenRecord) info() TokenInfo {
@@ -196,6 +198,7 @@ func (s *Server) wantsRefresh(scopes []string) bool {
 // issueLocked must be called with s.mu held.
 func (s *Server) issueLocked(family, clientID string, user User, scopes []string, withRefresh bool) *TokenReply {
 	now := s.now()
+	s.nextSeq++
 	reply := &TokenReply{
 		AccessToken: newSecret(),
 		TokenType:   "Bearer",
@@ -203,10 +206,10 @@ func (s *Server) issueLocked(family, clientID string, user User, scopes []string
 		Scopes:      slices.Clone(scopes),
 		Subject:     user.Subject,
 	}
-	s.access[reply.AccessToken] = &tokenRecord{clientID: clientID, user: user, scopes: slices.Clone(scopes), expiry: now.Add(s.cfg.AccessTTL), family: family}
+	s.access[reply.AccessToken] = &tokenRecord{clientID: clientID, user: user, scopes: slices.Clone(scopes), expiry: now.Add(s.cfg.AccessTTL), family: family, seq: s.nextSeq}
 	if withRefresh {
 		reply.RefreshToken = newSecret()
-		rec := &tokenRecord{clientID: clientID, user: user, scopes: slices.Clone(scopes), family: family}
+		rec := &tokenRecord{clientID: clientID, user: user, scopes: slices.Clone(scopes), family: family, seq: s.nextSeq}
 		if s.cfg.RefreshTTL > 0 {
 			rec.expiry = now.Add(s.cfg.RefreshTTL)
 		}
@@ -243,16 +246,24 @@ func (s *Server) LookupAccessToken(token string) (TokenInfo, bool) {
 	if !s.live(t) {
 		return TokenInfo{}, false
 	}
+	if s.cfg.LenientRotation {
+		// The first use of a newer access token retires the refresh
+		// tokens it superseded.
+		maps.DeleteFunc(s.refresh, func(_ string, r *tokenRecord) bool {
+			return r.family == t.family && r.rotated && r.seq < t.seq
+		})
+	}
 	return t.info(), true
 }
 
 // LookupRefreshToken returns what a live refresh token grants. A
-// rotated-out refresh token is not live.
+// rotated-out refresh token is not live (with LenientRotation: once
+// retired).
 func (s *Server) LookupRefreshToken(token string) (TokenInfo, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.refresh[token]
-	if !s.live(t) || t.rotated {
+	if !s.live(t) || (t.rotated && !s.cfg.LenientRotation) {
 		return TokenInfo{}, false
 	}
 	return t.info(), true

@@ -1,0 +1,262 @@
+package session
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+)
+
+// MaxSessionSize bounds the encoded size of one session (Gatehouse's values
+// and the application's). [Codec.Encode] refuses larger sessions with
+// [ErrTooLarge]; what Gatehouse itself stores stays far below it (at most
+// MaxAttempts attempts and one login, each field bounded).
+const MaxSessionSize = 64 << 10
+
+// ErrTooLarge is returned when a value, or a whole session, exceeds the
+// size Gatehouse allows.
+var ErrTooLarge = errors.New("session: too large")
+
+var (
+	sessionMagic = []byte("GHS")
+	recordMagic  = []byte("GHR")
+)
+
+const codecV1 = 1
+
+// Value kinds of the encoding.
+const (
+	kindLogin    = 1
+	kindAttempts = 2
+	kindString   = 10
+	kindBytes    = 11
+	kindBool     = 12
+	kindInt      = 13
+	kindInt64    = 14
+	kindFloat64  = 15
+	kindTime     = 16
+	kindGob      = 20
+)
+
+// Codec is Gatehouse's [scs.Codec]: a versioned, compact binary encoding of a
+// session. What Gatehouse stores (login attempts, the login with its
+// identity and token set) is encoded field by field, with nothing to
+// register; strings, byte slices, bools, ints, floats and times that the
+// application stores are encoded natively, and any other value falls back to
+// encoding/gob, exactly as scs's default GobCodec would have stored it (so
+// the application registers its own types as it already does for scs).
+//
+// Decoding never fails and never panics: bytes it cannot read (a newer or
+// unknown format version, a truncated record) give an empty session, that
+// is, "logged out"; a single value it cannot read is dropped. Sessions
+// written by scs's GobCodec before Gatehouse was installed are still read.
+//
+// The zero value is ready to use.
+type Codec struct {
+	// FallbackLifetime is the deadline, from now, of the empty session
+	// that replaces undecodable bytes. Default: 24h (scs's default
+	// Lifetime); [New] sets it to the manager's Lifetime.
+	FallbackLifetime time.Duration
+}
+
+var _ scs.Codec = Codec{}
+
+// Encode implements [scs.Codec]. It returns an error wrapping [ErrTooLarge]
+// when the session would exceed [MaxSessionSize].
+func (c Codec) Encode(deadline time.Time, values map[string]any) ([]byte, error) {
+	b := make([]byte, 0, 256)
+	b = append(b, sessionMagic...)
+	b = append(b, codecV1)
+	b = appendTime(b, deadline)
+	b = binary.AppendUvarint(b, uint64(len(values)))
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		kind, payload, err := encodeValue(values[k])
+		if err != nil {
+			return nil, fmt.Errorf("session: encode %q: %w", k, err)
+		}
+		b = appendString(b, k)
+		b = append(b, kind)
+		b = appendBytes(b, payload)
+		if len(b) > MaxSessionSize {
+			return nil, fmt.Errorf("session: encoded session exceeds %d bytes: %w", MaxSessionSize, ErrTooLarge)
+		}
+	}
+	return b, nil
+}
+
+func encodeValue(v any) (byte, []byte, error) {
+	switch v := v.(type) {
+	case *loginState:
+		b, err := v.MarshalBinary()
+		return kindLogin, b, err
+	case *attemptList:
+		b, err := v.MarshalBinary()
+		return kindAttempts, b, err
+	case string:
+		return kindString, []byte(v), nil
+	case []byte:
+		return kindBytes, v, nil
+	case bool:
+		return kindBool, appendBool(nil, v), nil
+	case int:
+		return kindInt, binary.AppendVarint(nil, int64(v)), nil
+	case int64:
+		return kindInt64, binary.AppendVarint(nil, v), nil
+	case float64:
+		return kindFloat64, binary.BigEndian.AppendUint64(nil, math.Float64bits(v)), nil
+	case time.Time:
+		b, err := v.MarshalBinary()
+		return kindTime, b, err
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&gobValue{V: v}); err != nil {
+		return 0, nil, err
+	}
+	return kindGob, buf.Bytes(), nil
+}
+
+// gobValue carries one application value through encoding/gob with its
+// type name, as scs's GobCodec does for the whole map.
+type gobValue struct{ V any }
+
+// Decode implements [scs.Codec]. It never returns an error: undecodable
+// input is an empty (logged-out) session.
+func (c Codec) Decode(b []byte) (time.Time, map[string]any, error) {
+	deadline, values, ok := c.decode(b)
+	if !ok {
+		return c.fallbackDeadline(), map[string]any{}, nil
+	}
+	return deadline, values, nil
+}
+
+func (c Codec) fallbackDeadline() time.Time {
+	d := c.FallbackLifetime
+	if d <= 0 {
+		d = 24 * time.Hour
+	}
+	return time.Now().Add(d).UTC()
+}
+
+func (c Codec) decode(b []byte) (deadline time.Time, values map[string]any, ok bool) {
+	if !bytes.HasPrefix(b, sessionMagic) {
+		if bytes.HasPrefix(b, recordMagic) || len(b) > MaxSessionSize {
+			return time.Time{}, nil, false
+		}
+		return decodeLegacyGob(b)
+	}
+	r := reader{b: b[len(sessionMagic):]}
+	if r.byte() != codecV1 {
+		return time.Time{}, nil, false
+	}
+	deadline = r.time().UTC()
+	n := r.count(math.MaxInt32)
+	if r.err != nil {
+		return time.Time{}, nil, false
+	}
+	values = make(map[string]any, min(n, 64))
+	for i := 0; i < n; i++ {
+		key := r.string()
+		kind := r.byte()
+		payload := r.bytes()
+		if r.err != nil {
+			return time.Time{}, nil, false
+		}
+		if v, ok := decodeValue(kind, payload); ok {
+			values[key] = v
+		}
+	}
+	if r.done() != nil {
+		return time.Time{}, nil, false
+	}
+	return deadline, values, true
+}
+
+func decodeValue(kind byte, p []byte) (any, bool) {
+	switch kind {
+	case kindLogin:
+		var l loginState
+		if l.UnmarshalBinary(p) != nil {
+			return nil, false
+		}
+		return &l, true
+	case kindAttempts:
+		var a attemptList
+		if a.UnmarshalBinary(p) != nil {
+			return nil, false
+		}
+		return &a, true
+	case kindString:
+		return string(p), true
+	case kindBytes:
+		return bytes.Clone(p), true
+	case kindBool:
+		r := reader{b: p}
+		v := r.bool()
+		return v, r.done() == nil
+	case kindInt:
+		r := reader{b: p}
+		v := r.varint()
+		return int(v), r.done() == nil && v >= math.MinInt && v <= math.MaxInt
+	case kindInt64:
+		r := reader{b: p}
+		v := r.varint()
+		return v, r.done() == nil
+	case kindFloat64:
+		if len(p) != 8 {
+			return nil, false
+		}
+		return math.Float64frombits(binary.BigEndian.Uint64(p)), true
+	case kindTime:
+		var t time.Time
+		if t.UnmarshalBinary(p) != nil {
+			return nil, false
+		}
+		return t, true
+	case kindGob:
+		var gv gobValue
+		if err := safeGobDecode(p, &gv); err != nil {
+			return nil, false
+		}
+		return gv.V, true
+	}
+	return nil, false // a kind from a newer version: dropped
+}
+
+// decodeLegacyGob reads a session that scs's GobCodec wrote (before
+// Gatehouse's Codec was installed). Gatehouse values in it, if any, are
+// dropped unless they have the current types.
+func decodeLegacyGob(b []byte) (time.Time, map[string]any, bool) {
+	aux := struct {
+		Deadline time.Time
+		Values   map[string]any
+	}{}
+	if err := safeGobDecode(b, &aux); err != nil {
+		return time.Time{}, nil, false
+	}
+	if aux.Values == nil {
+		aux.Values = map[string]any{}
+	}
+	return aux.Deadline, aux.Values, true
+}
+
+// safeGobDecode is gob decoding that turns a panic (gob is not hardened
+// against arbitrary input) into an error.
+func safeGobDecode(b []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errDecode
+		}
+	}()
+	return gob.NewDecoder(bytes.NewReader(b)).Decode(v)
+}

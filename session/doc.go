@@ -1,0 +1,43 @@
+// Package session keeps everything Gatehouse stores per browser, on
+// [github.com/alexedwards/scs/v2]: pending login attempts (keyed by state,
+// single use, several at once), the login (provider, identity, token set),
+// and the refresh of that token set — exactly once per session, however
+// many requests and instances ask at once.
+//
+// # Storage
+//
+// The app's scs manager decides the store (memstore by default; any scs
+// store, for example goredisstore or pgxstore, for several instances), the
+// lifetime, idle timeout and cookie. Gatehouse installs its [Codec], a
+// compact, versioned binary encoding that needs no gob registration.
+//
+// Each login also has a record of its own in the same store (key
+// "gatehouse:login:" + a hash of the login ID, sealed with a key derived
+// from the ID): the authoritative token set, a version, and the session
+// token that holds the login. The session map keeps a copy for the hot
+// path, so a logged-in request whose token is not expiring costs the one
+// store read scs makes anyway. The record is written only under the
+// login's lock ([Locker]); scs saves whole session maps per request (last
+// write wins), and this is what keeps such a save from bringing back a
+// token set a refresh has replaced.
+//
+// # Refresh
+//
+// [Manager.Token] refreshes when the token expires within Config.Leeway
+// (plus a little jitter). Concurrent calls for one login share one refresh
+// (golang.org/x/sync/singleflight) that runs detached from any single
+// request; across instances the [Locker] (session/redislock for Redis)
+// serialises refreshes, and the record is re-read after the lock is taken.
+// invalid_grant ends the login ([ErrReauthRequired]); a transient failure
+// keeps the session, serves the token while it is valid and backs off.
+//
+// # Limits
+//
+// Login attempts live in the session map: two login starts of one browser
+// that run truly concurrently (the same milliseconds) may keep only one
+// attempt, as with any scs value. A request that was already running when
+// the user logged out may save the session map back; the login it holds
+// then has no record, so it cannot get a token ([ErrNotLoggedIn]) and no
+// bearer JWT resolves to it, but CurrentLogin still shows its identity
+// until the session expires.
+package session

@@ -1,0 +1,250 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/gatehouse-auth/gatehouse/provider"
+)
+
+// Login is the login of a session.
+type Login struct {
+	// ID is random (144 bits) and set by SaveLogin. JWTs carry it as "sid";
+	// LoadByLoginID finds the session by it.
+	ID string
+	// Provider is the name of the provider the user logged in with.
+	Provider string
+	// Identity is who the provider says the user is.
+	Identity provider.Identity
+	// Token is the upstream token set. Secret (it prints redacted).
+	Token *provider.Token
+	// LoginAt is when the user logged in (set by SaveLogin when zero).
+	LoginAt time.Time
+	// RefreshedAt is the last refresh, zero until the first.
+	RefreshedAt time.Time
+}
+
+// loginIDLen is the login ID's size in random bytes (≥128 bits).
+const loginIDLen = 18
+
+func newLoginID() (string, error) {
+	b := make([]byte, loginIDLen)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func (m *Manager) loginState(ctx context.Context, sm *scs.SessionManager) *loginState {
+	switch v := sm.Get(ctx, keyLogin).(type) {
+	case *loginState:
+		return v
+	case []byte:
+		var l loginState
+		if l.UnmarshalBinary(v) == nil {
+			return &l
+		}
+	}
+	return nil
+}
+
+// SaveLogin renews the session id (scs RenewToken: session fixation) and stores l.
+//
+// Renewing first means that a session id an attacker planted before the
+// login never becomes authenticated (OWASP Session Management Cheat Sheet,
+// "Renew the Session ID After Any Privilege Level Change"); the old id's
+// record is deleted from the store. SaveLogin sets l.ID (and l.LoginAt when
+// zero) and writes the login's token record to the store at once; the
+// session itself is saved when the request's LoadAndSave commits it.
+// l.Token is required. A login whose encoding would exceed the size bounds
+// (token 16 KiB, identity 8 KiB after dropping Identity.Raw) is refused
+// with [ErrTooLarge].
+func (m *Manager) SaveLogin(ctx context.Context, l *Login) error {
+	sm := m.smFor(ctx)
+	if sm == nil {
+		return ErrNoSession
+	}
+	if l == nil || l.Provider == "" || l.Token == nil || l.Token.AccessToken == "" {
+		return errors.New("session: SaveLogin needs a Provider and a Token with an access token")
+	}
+	id, err := newLoginID()
+	if err != nil {
+		return err
+	}
+	if l.LoginAt.IsZero() {
+		l.LoginAt = m.now()
+	}
+	ls := &loginState{
+		ID: id, Provider: l.Provider, Identity: cloneIdentity(l.Identity), Token: l.Token.Clone(),
+		LoginAt: l.LoginAt, RefreshedAt: l.RefreshedAt, Version: 1,
+	}
+	if _, err := ls.MarshalBinary(); err != nil { // size and encodability, before anything changes
+		return fmt.Errorf("session: save login: %w", err)
+	}
+	if prev := m.loginState(ctx, sm); prev != nil {
+		if err := m.storeDelete(ctx, recordKey(prev.ID)); err != nil {
+			return storeErr("save login", err)
+		}
+	}
+	if err := sm.RenewToken(ctx); err != nil {
+		return storeErr("renew session token", err)
+	}
+	rec := &record{
+		Version: 1, SessionToken: sm.Token(ctx), Provider: l.Provider,
+		Token: ls.Token, RefreshedAt: l.RefreshedAt, Deadline: sm.Deadline(ctx),
+	}
+	if err := m.writeRecord(ctx, id, rec); err != nil {
+		return err
+	}
+	sm.Put(ctx, keyLogin, ls)
+	l.ID = id
+	m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse: login saved",
+		slog.String("login", m.logID(id)), slog.String("provider", l.Provider))
+	return nil
+}
+
+// CurrentLogin returns the session's login, or (nil, nil) when not logged in.
+// A store failure returns an error matching ErrStoreUnavailable.
+//
+// CurrentLogin reads the session already loaded by LoadAndSave (or
+// LoadByLoginID) and makes no store round trip of its own; its Token may
+// be about to expire (use [Manager.Token] to get a usable one). A ctx
+// without a session gives [ErrNoSession]. The result is a copy.
+func (m *Manager) CurrentLogin(ctx context.Context) (*Login, error) {
+	sm := m.smFor(ctx)
+	if sm == nil {
+		return nil, ErrNoSession
+	}
+	ls := m.loginState(ctx, sm)
+	if ls == nil {
+		return nil, nil
+	}
+	return ls.login(), nil
+}
+
+// Logout destroys the session (server-side record gone) and returns the login it held (nil if none).
+//
+// The login's token record is deleted first, under the login's lock, so a
+// refresh in flight cannot write it back and every bearer JWT bound to the
+// login stops working (LoadByLoginID fails). The returned Login carries the
+// latest token set (for revocation). A store failure is returned as an
+// error matching [ErrStoreUnavailable]: logout never reports success while
+// the session may survive.
+func (m *Manager) Logout(ctx context.Context) (*Login, error) {
+	sm := m.smFor(ctx)
+	if sm == nil {
+		return nil, ErrNoSession
+	}
+	var out *Login
+	if ls := m.loginState(ctx, sm); ls != nil {
+		out = ls.login()
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.RefreshTimeout)
+		unlock, lerr := m.locker.Lock(lctx, lockKey(ls.ID))
+		if lerr != nil {
+			m.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse: logout without refresh lock",
+				slog.String("login", m.logID(ls.ID)), slog.String("error", lerr.Error()))
+		}
+		rec, rerr := m.readRecord(lctx, ls.ID)
+		if rerr == nil && rec != nil && rec.Token != nil {
+			out.Token = rec.Token.Clone()
+		}
+		derr := m.storeDelete(lctx, recordKey(ls.ID))
+		if unlock != nil {
+			unlock()
+		}
+		cancel()
+		if derr != nil {
+			return nil, storeErr("logout", derr)
+		}
+		m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse: logout", slog.String("login", m.logID(ls.ID)))
+	}
+	if err := sm.Destroy(ctx); err != nil {
+		return nil, storeErr("logout", err)
+	}
+	return out, nil
+}
+
+// LoadByLoginID finds the session whose Login.ID is id and returns a ctx
+// carrying it (scs Load by the session token), on which CurrentLogin/Token
+// work. ErrNotLoggedIn when that login is gone (logout, expiry) — that is
+// how logout revokes every JWT of the session. A store failure gives an
+// error matching ErrStoreUnavailable.
+//
+// When ctx carries no session of this Manager yet, the session is loaded
+// into Sessions() itself, so Sessions().Commit(ctx) and the app's own
+// session values work on the result. When ctx already carries one (the
+// handler runs inside LoadAndSave) and it is another session, the login's
+// session is loaded alongside it: CurrentLogin, Token, ForceRefresh and the
+// attempt methods use it, Sessions() keeps seeing the cookie's session.
+func (m *Manager) LoadByLoginID(ctx context.Context, id string) (context.Context, error) {
+	if id == "" || len(id) > 64 {
+		return nil, ErrNotLoggedIn
+	}
+	rec, err := m.readRecord(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, ErrNotLoggedIn
+	}
+	var out context.Context
+	switch {
+	case hasSession(m.sm, ctx):
+		if ls := m.loginState(ctx, m.sm); ls != nil && ls.ID == id {
+			return ctx, nil
+		}
+		out, err = m.bearerSM.Load(context.WithValue(ctx, bearerKey{}, true), rec.SessionToken)
+	default:
+		out, err = m.sm.Load(ctx, rec.SessionToken)
+	}
+	if err != nil {
+		return nil, storeErr("load session", err)
+	}
+	sm := m.smFor(out)
+	if sm == nil {
+		return nil, ErrNotLoggedIn
+	}
+	if ls := m.loginState(out, sm); ls == nil || ls.ID != id {
+		return nil, ErrNotLoggedIn
+	}
+	return out, nil
+}
+
+func lockKey(loginID string) string { return "gatehouse:refresh:" + recordKey(loginID)[len("gatehouse:login:"):] }
+
+// readRecord returns the login's record, nil when there is none (or it
+// cannot be read: treated as logged out).
+func (m *Manager) readRecord(ctx context.Context, id string) (*record, error) {
+	b, found, err := m.storeFind(ctx, recordKey(id))
+	if err != nil {
+		return nil, storeErr("read login", err)
+	}
+	if !found {
+		return nil, nil
+	}
+	rec, err := openRecord(id, b)
+	if err != nil {
+		m.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse: unreadable login record (treated as logged out)",
+			slog.String("login", m.logID(id)))
+		return nil, nil
+	}
+	return rec, nil
+}
+
+func (m *Manager) writeRecord(ctx context.Context, id string, rec *record) error {
+	b, err := rec.seal(id)
+	if err != nil {
+		return fmt.Errorf("session: seal login: %w", err)
+	}
+	if err := m.storeCommit(ctx, recordKey(id), b, rec.Deadline); err != nil {
+		return storeErr("write login", err)
+	}
+	return nil
+}

@@ -1,0 +1,355 @@
+package session
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/gatehouse-auth/gatehouse/provider"
+)
+
+// Token returns a usable access token for the session's login, refreshing it
+// through p when it expires within Leeway — exactly once per session however many
+// requests ask at once (in-process singleflight + Locker across instances, re-read
+// after taking the lock), the refreshed set written to the store before anyone uses it.
+// Errors: ErrNotLoggedIn; ErrReauthRequired (invalid_grant: the login is cleared);
+// a transient upstream failure while the current token is still valid returns the
+// current token and nil error (serve while valid); after real expiry it returns an
+// error matching provider.ErrUnavailable (caller answers 503 + Retry-After).
+//
+// How the promise is kept: the session map only holds a copy of the token
+// set. The authoritative one is the login's record in the store, written
+// only by the holder of the login's lock, so a request that saves its
+// stale session map later cannot bring an old refresh token back: the next
+// refresh starts from the record, and a stale copy is replaced by the
+// record's token on its next use. The shared refresh runs on a context
+// detached from the callers (bounded by RefreshTimeout); each caller waits
+// at most until its own ctx ends. After a transient failure the login backs
+// off (BackoffMin doubling to BackoffMax, with jitter, or the upstream's
+// Retry-After) before the upstream is asked again. A store failure while
+// the token has expired gives an error matching [ErrStoreUnavailable].
+// When p is not the login's provider the result is [ErrNotLoggedIn].
+func (m *Manager) Token(ctx context.Context, p provider.Provider) (*provider.Token, error) {
+	return m.token(ctx, p, false, nil)
+}
+
+// ForceRefresh refreshes unless the stored token already differs from stale
+// (someone refreshed meanwhile) — used by the upstream client after a 401.
+//
+// A nil stale means the session's current token. Concurrent calls for one
+// login share one refresh, as with Token. A transient failure is an error
+// (the current token was just refused, so it is not served).
+func (m *Manager) ForceRefresh(ctx context.Context, p provider.Provider, stale *provider.Token) (*provider.Token, error) {
+	return m.token(ctx, p, true, stale)
+}
+
+type outcome int
+
+const (
+	outFresh     outcome = iota // rec holds the token to use
+	outGone                     // no record: logged out elsewhere, or expired
+	outReauth                   // refresh token dead: login cleared
+	outTransient                // upstream, lock or store failure; rec is the latest known
+)
+
+type result struct {
+	kind outcome
+	rec  *record
+	err  error
+}
+
+func (m *Manager) token(ctx context.Context, p provider.Provider, force bool, stale *provider.Token) (*provider.Token, error) {
+	sm := m.smFor(ctx)
+	if sm == nil {
+		return nil, ErrNoSession
+	}
+	ls := m.loginState(ctx, sm)
+	if ls == nil || ls.Token == nil {
+		return nil, ErrNotLoggedIn
+	}
+	if p == nil {
+		return nil, errors.New("session: nil provider")
+	}
+	if p.Name() != ls.Provider {
+		return nil, fmt.Errorf("%w with provider %q", ErrNotLoggedIn, p.Name())
+	}
+	now := m.now()
+	if !force && !m.needsRefresh(ls.ID, ls.Token, now) {
+		return ls.Token.Clone(), nil
+	}
+	staleAT := ls.Token.AccessToken
+	key := "t:" + ls.ID
+	if force {
+		if stale != nil {
+			staleAT = stale.AccessToken
+		}
+		key = "f:" + ls.ID
+	}
+	shared := *ls
+	ch := m.sf.DoChan(key, func() (any, error) {
+		return m.sharedRefresh(context.WithoutCancel(ctx), p, &shared, force, staleAT), nil
+	})
+	var res *result
+	select {
+	case r := <-ch:
+		res = r.Val.(*result)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return m.apply(ctx, sm, ls, res, force)
+}
+
+// apply turns the shared result into this caller's answer and updates this
+// caller's session copy.
+func (m *Manager) apply(ctx context.Context, sm *scs.SessionManager, ls *loginState, res *result, force bool) (*provider.Token, error) {
+	switch res.kind {
+	case outGone:
+		sm.Remove(ctx, keyLogin)
+		return nil, ErrNotLoggedIn
+	case outReauth:
+		sm.Remove(ctx, keyLogin)
+		return nil, ErrReauthRequired
+	case outFresh:
+		m.adopt(ctx, sm, ls, res.rec)
+		return res.rec.Token.Clone(), nil
+	}
+	best := ls.Token
+	if res.rec != nil && res.rec.Token != nil && res.rec.Version > ls.Version {
+		m.adopt(ctx, sm, ls, res.rec)
+		best = res.rec.Token
+	}
+	if !force && best.ValidAt(m.now()) {
+		return best.Clone(), nil // serve while valid
+	}
+	if errors.Is(res.err, ErrStoreUnavailable) || errors.Is(res.err, provider.ErrUnavailable) {
+		return nil, res.err
+	}
+	return nil, fmt.Errorf("session: refresh: %w: %w", provider.ErrUnavailable, res.err)
+}
+
+// adopt puts rec's token set into this caller's session copy when it
+// differs from it.
+func (m *Manager) adopt(ctx context.Context, sm *scs.SessionManager, ls *loginState, rec *record) {
+	if rec.Version == ls.Version && rec.Token.AccessToken == ls.Token.AccessToken {
+		return
+	}
+	n := *ls
+	n.Token = rec.Token.Clone()
+	n.Version = rec.Version
+	n.RefreshedAt = rec.RefreshedAt
+	sm.Put(ctx, keyLogin, &n)
+}
+
+// sharedRefresh is the single refresh of one login, run once however many
+// callers wait for it. ctx is detached from every caller.
+func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *loginState, force bool, staleAT string) (res *result) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.RefreshTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: refresh panicked", slog.String("login", m.logID(ls.ID)))
+			res = &result{kind: outTransient, err: errors.New("session: refresh panicked")}
+		}
+	}()
+	id := ls.ID
+	usable := func(rec *record) bool {
+		t := rec.Token
+		if t == nil {
+			return false
+		}
+		if force {
+			return t.AccessToken != staleAT && t.ValidAt(m.now())
+		}
+		return !m.needsRefresh(id, t, m.now())
+	}
+
+	// Another request, or another instance, may have refreshed already:
+	// a read costs less than the lock.
+	rec, err := m.readRecord(ctx, id)
+	switch {
+	case err != nil:
+		return &result{kind: outTransient, err: err}
+	case rec == nil:
+		return &result{kind: outGone}
+	case usable(rec):
+		return &result{kind: outFresh, rec: rec}
+	}
+	if wait := m.backoffWait(id); wait > 0 {
+		return &result{kind: outTransient, rec: rec, err: &provider.Error{
+			Provider: p.Name(), Op: "refresh", Kind: provider.ErrUnavailable, RetryAfter: wait,
+			Err: errors.New("backing off after a failed refresh"),
+		}}
+	}
+
+	unlock, err := m.locker.Lock(ctx, lockKey(id))
+	if err != nil {
+		if ctx.Err() != nil {
+			err = &provider.Error{Provider: p.Name(), Op: "refresh", Kind: provider.ErrUnavailable, Err: fmt.Errorf("waiting for the refresh lock: %w", err)}
+		} else {
+			err = fmt.Errorf("session: refresh lock: %w: %w", ErrStoreUnavailable, err)
+		}
+		return &result{kind: outTransient, rec: rec, err: err}
+	}
+	defer unlock()
+
+	// Re-read under the lock: the holder before us may have refreshed.
+	if rec, err = m.readRecord(ctx, id); err != nil {
+		return &result{kind: outTransient, err: err}
+	} else if rec == nil {
+		return &result{kind: outGone}
+	} else if usable(rec) {
+		return &result{kind: outFresh, rec: rec}
+	}
+
+	old := rec.Token
+	if old == nil || old.RefreshToken == "" {
+		if old != nil && old.ValidAt(m.now()) && !force {
+			return &result{kind: outFresh, rec: rec} // nothing to refresh with: serve while valid
+		}
+		return m.clear(ctx, id, old)
+	}
+	fresh, err := p.Refresh(ctx, old)
+	if err == nil && (fresh == nil || fresh.AccessToken == "") {
+		err = &provider.Error{Provider: p.Name(), Op: "refresh", Kind: provider.ErrBadResponse, Err: errors.New("no access token")}
+	}
+	if err != nil {
+		if errors.Is(err, provider.ErrInvalidGrant) || errors.Is(err, provider.ErrNoRefreshToken) {
+			// The refresh token we used is dead. If the store's has
+			// moved on (a refresh we did not see, a lock lease lost),
+			// adopt it rather than log the user out.
+			cur, rerr := m.readRecord(ctx, id)
+			if rerr != nil {
+				return &result{kind: outTransient, rec: rec, err: rerr}
+			}
+			if cur != nil && cur.Token != nil && cur.Token.RefreshToken != old.RefreshToken {
+				return &result{kind: outFresh, rec: cur}
+			}
+			m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse: refresh token refused, login cleared",
+				slog.String("login", m.logID(id)), slog.String("error", err.Error()))
+			return m.clear(ctx, id, old)
+		}
+		wait := m.noteFailure(id, provider.RetryAfter(err))
+		m.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse: refresh failed, keeping the session",
+			slog.String("login", m.logID(id)), slog.String("error", err.Error()), slog.Duration("backoff", wait))
+		return &result{kind: outTransient, rec: rec, err: err}
+	}
+
+	next := *rec
+	next.Version++
+	next.Token = provider.RefreshedToken(old, fresh.Clone())
+	next.RefreshedAt = m.now()
+	// Written before anyone uses the new token. A failed write is retried
+	// briefly: with a rotating upstream the old refresh token is dead now.
+	for i := 0; ; i++ {
+		if err = m.writeRecord(ctx, id, &next); err == nil || i == 2 || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-time.After(time.Duration(50<<i) * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+	if err != nil {
+		m.log.LogAttrs(ctx, slog.LevelError, "gatehouse: refreshed token set could not be stored",
+			slog.String("login", m.logID(id)), slog.String("error", err.Error()))
+		return &result{kind: outTransient, rec: rec, err: err}
+	}
+	m.clearBackoff(id)
+	m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse: token refreshed",
+		slog.String("login", m.logID(id)), slog.Any("token", next.Token))
+	if m.cfg.OnTokenChange != nil {
+		m.cfg.OnTokenChange(ctx, id, old.Clone(), next.Token.Clone())
+	}
+	return &result{kind: outFresh, rec: &next}
+}
+
+// clear deletes the login's record (its tokens) after the refresh token
+// died: the login is over.
+func (m *Manager) clear(ctx context.Context, id string, old *provider.Token) *result {
+	if err := m.storeDelete(ctx, recordKey(id)); err != nil {
+		return &result{kind: outTransient, err: storeErr("clear login", err)}
+	}
+	m.clearBackoff(id)
+	if m.cfg.OnTokenChange != nil {
+		m.cfg.OnTokenChange(ctx, id, old.Clone(), nil)
+	}
+	return &result{kind: outReauth}
+}
+
+// needsRefresh reports whether t expires within Leeway plus this login's
+// jitter. The jitter is a deterministic function of the login and the
+// expiry, so every check of one token agrees, while logins that expire
+// together refresh at different moments.
+func (m *Manager) needsRefresh(id string, t *provider.Token, now time.Time) bool {
+	d := m.cfg.Leeway
+	if j := m.cfg.Jitter; j > 0 {
+		h := sha256.Sum256(binary.BigEndian.AppendUint64([]byte(id), uint64(t.Expiry.UnixNano())))
+		d += time.Duration(binary.BigEndian.Uint64(h[:8]) % uint64(j))
+	}
+	return t.ExpiresWithinAt(now, d)
+}
+
+// backoffState is one login's refresh backoff (in-process).
+type backoffState struct {
+	failures int
+	until    time.Time
+}
+
+// maxBackoffEntries bounds the backoff table.
+const maxBackoffEntries = 100_000
+
+func (m *Manager) backoffWait(id string) time.Duration {
+	m.backoffMu.Lock()
+	defer m.backoffMu.Unlock()
+	b, ok := m.backoff[id]
+	if !ok {
+		return 0
+	}
+	return b.until.Sub(m.now())
+}
+
+func (m *Manager) noteFailure(id string, retryAfter time.Duration) time.Duration {
+	m.backoffMu.Lock()
+	defer m.backoffMu.Unlock()
+	now := m.now()
+	if len(m.backoff) >= maxBackoffEntries {
+		for k, v := range m.backoff {
+			if !v.until.After(now) {
+				delete(m.backoff, k)
+			}
+		}
+		for k := range m.backoff {
+			if len(m.backoff) < maxBackoffEntries {
+				break
+			}
+			delete(m.backoff, k)
+		}
+	}
+	b := m.backoff[id]
+	b.failures++
+	d := m.cfg.BackoffMin
+	for i := 1; i < b.failures && d < m.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, m.cfg.BackoffMax)
+	d = d/2 + rand.N(d/2+1) // jitter in [d/2, d]
+	if retryAfter > d {
+		d = min(retryAfter, m.cfg.BackoffMax)
+	}
+	b.until = now.Add(d)
+	m.backoff[id] = b
+	return d
+}
+
+func (m *Manager) clearBackoff(id string) {
+	m.backoffMu.Lock()
+	delete(m.backoff, id)
+	m.backoffMu.Unlock()
+}

@@ -1,0 +1,341 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/gatehouse-auth/gatehouse/provider"
+)
+
+// Errors callers branch on with errors.Is.
+var (
+	// ErrAttemptNotFound: no pending login attempt has this state (unknown,
+	// already used, evicted, or the request carries no session at all).
+	ErrAttemptNotFound = errors.New("session: login attempt not found")
+	// ErrAttemptExpired: the attempt is older than Config.AttemptTTL. It
+	// has been removed.
+	ErrAttemptExpired = errors.New("session: login attempt expired")
+	// ErrAttemptProvider: the state belongs to another provider's attempt
+	// (a mix-up attack, RFC 9700 §4.4). It has been removed.
+	ErrAttemptProvider = errors.New("session: login attempt belongs to another provider")
+	// ErrNotLoggedIn: the session holds no (live) login.
+	ErrNotLoggedIn = errors.New("session: not logged in")
+	// ErrReauthRequired: the upstream refused the refresh token
+	// (invalid_grant) or there is none left; the login has been cleared
+	// and the user must log in again.
+	ErrReauthRequired = errors.New("session: re-authentication required")
+	// ErrStoreUnavailable: the session store (or the lock service) failed.
+	// Fail closed: answer 503, never treat the user as anonymous.
+	ErrStoreUnavailable = errors.New("session: store unavailable")
+	// ErrNoSession: the context carries no session of this Manager (the
+	// handler is not wrapped in LoadAndSave, or LoadByLoginID was not
+	// used). A programming error.
+	ErrNoSession = errors.New("session: no session in context")
+)
+
+// Locker serialises refreshes of one login across instances. Gatehouse
+// also deduplicates within one process, so a Locker only sees one caller
+// per key per process at a time. Implementations must be safe for
+// concurrent use.
+type Locker interface {
+	// Lock blocks until the lock for key is held or ctx ends; unlock releases it
+	// (token-checked: never releases someone else's lock). The lease is kept
+	// alive while held. unlock may be called more than once.
+	Lock(ctx context.Context, key string) (unlock func(), err error)
+}
+
+// LockerFunc adapts a function to [Locker].
+type LockerFunc func(ctx context.Context, key string) (unlock func(), err error)
+
+// Lock calls f.
+func (f LockerFunc) Lock(ctx context.Context, key string) (func(), error) { return f(ctx, key) }
+
+// Config configures a [Manager]. Every field is optional.
+type Config struct {
+	// SessionManager is the app's scs manager. Default: scs.New() with
+	// memstore, Cookie.Name "__Host-gatehouse", HttpOnly, Secure,
+	// SameSite=Lax, Path "/", IdleTimeout 30m, Lifetime 8h, and
+	// Gatehouse's [Codec]. If the app passes its own, Gatehouse sets its
+	// Codec only when the app left scs's default (GobCodec or nil); with
+	// GobCodec kept, Gatehouse registers its value types with gob. Other
+	// codecs are not supported.
+	SessionManager *scs.SessionManager
+	// Locker serialises refreshes across instances. Default: an
+	// in-process lock ([NewLocalLocker]), enough for one instance. Use
+	// session/redislock when several instances share a store.
+	Locker Locker
+	// Leeway: refresh when the token expires within this. Default 60s.
+	Leeway time.Duration
+	// Jitter is the most added at random to Leeway per check, so that
+	// sessions that logged in together do not refresh together. Default:
+	// Leeway/10. Negative: none.
+	Jitter time.Duration
+	// AttemptTTL is a login attempt's max age. Default 10m.
+	AttemptTTL time.Duration
+	// MaxAttempts is the number of pending attempts per session; the
+	// oldest is dropped beyond it. Default 5, at most 32.
+	MaxAttempts int
+	// RefreshTimeout bounds one shared refresh (lock wait, upstream call
+	// and store writes). Default 10s.
+	RefreshTimeout time.Duration
+	// BackoffMin and BackoffMax bound the per-login wait after a transient
+	// refresh failure (doubling, with jitter). Defaults 1s and 60s.
+	BackoffMin, BackoffMax time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// OnTokenChange is called after a login's token set changed in the
+	// store (refreshed: old and new; cleared after invalid_grant: new is
+	// nil). It runs synchronously inside the shared refresh, on a context
+	// detached from any one request, and must not block for long.
+	OnTokenChange func(ctx context.Context, loginID string, old, new *provider.Token)
+	// Logger receives refresh and store events (never a secret; login IDs
+	// are logged as a salted hash). Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Manager keeps Gatehouse's per-browser state in an scs session. It is safe
+// for concurrent use.
+type Manager struct {
+	sm        *scs.SessionManager
+	bearerSM  *scs.SessionManager // loads sessions for LoadByLoginID when ctx already has one
+	ownStore  *memstore.MemStore  // the default store, stopped by Close
+	locker    Locker
+	cfg       Config
+	now       func() time.Time
+	log       *slog.Logger
+	logSalt   [16]byte
+	sf        singleflight.Group
+	backoffMu sync.Mutex
+	backoff   map[string]backoffState
+}
+
+// New returns a Manager for cfg. It never panics; an invalid field is an
+// error.
+func New(cfg Config) (*Manager, error) {
+	switch {
+	case cfg.Leeway < 0, cfg.AttemptTTL < 0, cfg.RefreshTimeout < 0, cfg.BackoffMin < 0, cfg.BackoffMax < 0:
+		return nil, errors.New("session: negative duration in Config")
+	case cfg.MaxAttempts < 0 || cfg.MaxAttempts > maxAttemptsLimit:
+		return nil, fmt.Errorf("session: MaxAttempts must be between 1 and %d", maxAttemptsLimit)
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = 60 * time.Second
+	}
+	if cfg.Jitter == 0 {
+		cfg.Jitter = cfg.Leeway / 10
+	}
+	if cfg.AttemptTTL == 0 {
+		cfg.AttemptTTL = 10 * time.Minute
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 5
+	}
+	if cfg.RefreshTimeout == 0 {
+		cfg.RefreshTimeout = 10 * time.Second
+	}
+	if cfg.BackoffMin == 0 {
+		cfg.BackoffMin = time.Second
+	}
+	if cfg.BackoffMax == 0 {
+		cfg.BackoffMax = 60 * time.Second
+	}
+	if cfg.BackoffMax < cfg.BackoffMin {
+		cfg.BackoffMax = cfg.BackoffMin
+	}
+	m := &Manager{cfg: cfg, now: cfg.Now, log: cfg.Logger, locker: cfg.Locker, backoff: map[string]backoffState{}}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	if m.locker == nil {
+		m.locker = NewLocalLocker()
+	}
+	if _, err := rand.Read(m.logSalt[:]); err != nil {
+		return nil, err
+	}
+	sm := cfg.SessionManager
+	if sm == nil {
+		sm = scs.New()
+		m.ownStore = memstore.New()
+		sm.Store = m.ownStore
+		sm.Cookie.Name = "__Host-gatehouse"
+		sm.Cookie.HttpOnly = true
+		sm.Cookie.Secure = true
+		sm.Cookie.SameSite = http.SameSiteLaxMode
+		sm.Cookie.Path = "/"
+		sm.Cookie.Domain = ""
+		sm.IdleTimeout = 30 * time.Minute
+		sm.Lifetime = 8 * time.Hour
+		sm.Codec = nil
+	}
+	switch sm.Codec.(type) {
+	case nil, scs.GobCodec, *scs.GobCodec:
+		sm.Codec = Codec{FallbackLifetime: sm.Lifetime}
+	case Codec, *Codec:
+	default:
+		registerGob()
+	}
+	if sm.Store == nil {
+		return nil, errors.New("session: SessionManager.Store is nil")
+	}
+	m.sm = sm
+	b := scs.New()
+	b.Store, b.Codec, b.Lifetime, b.IdleTimeout = sm.Store, sm.Codec, sm.Lifetime, sm.IdleTimeout
+	b.HashTokenInStore, b.Cookie = sm.HashTokenInStore, sm.Cookie
+	m.bearerSM = b
+	return m, nil
+}
+
+// Sessions returns the scs manager (LoadAndSave, cookie config, app values).
+func (m *Manager) Sessions() *scs.SessionManager { return m.sm }
+
+// Close stops the default memstore's cleanup goroutine, if New created it.
+// A Manager built on the app's SessionManager has nothing to close.
+func (m *Manager) Close() error {
+	if m.ownStore != nil {
+		m.ownStore.StopCleanup()
+		m.ownStore = nil
+	}
+	return nil
+}
+
+// LoadAndSave is scs's LoadAndSave with a fail-closed error handler: when
+// the store cannot load or save the session the request gets 503 with
+// Cache-Control: no-store and Retry-After, never an anonymous pass-through.
+// The app's own ErrorFunc, if any, is not used here (call
+// Sessions().LoadAndSave to keep it).
+func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
+	cp := *m.sm // same context key, store and codec
+	cp.ErrorFunc = m.storeErrorFunc
+	return cp.LoadAndSave(next)
+}
+
+func (m *Manager) storeErrorFunc(w http.ResponseWriter, r *http.Request, err error) {
+	m.log.LogAttrs(r.Context(), slog.LevelError, "gatehouse: session store failed",
+		slog.String("error", err.Error()))
+	h := w.Header()
+	h.Del("Set-Cookie")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Retry-After", "1")
+	http.Error(w, "session store unavailable", http.StatusServiceUnavailable)
+}
+
+// hasSession reports whether ctx carries a session of sm (scs panics
+// rather than report it).
+func hasSession(sm *scs.SessionManager, ctx context.Context) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	_ = sm.Status(ctx)
+	return true
+}
+
+// bearerKey marks a ctx whose session was loaded by LoadByLoginID through
+// bearerSM.
+type bearerKey struct{}
+
+// smFor returns the scs manager holding ctx's session, or nil.
+func (m *Manager) smFor(ctx context.Context) *scs.SessionManager {
+	if ctx.Value(bearerKey{}) != nil && hasSession(m.bearerSM, ctx) {
+		return m.bearerSM
+	}
+	if hasSession(m.sm, ctx) {
+		return m.sm
+	}
+	return nil
+}
+
+func (m *Manager) logID(id string) string {
+	h := sha256.Sum256(append(m.logSalt[:], id...))
+	return hex.EncodeToString(h[:6])
+}
+
+func storeErr(op string, err error) error {
+	return fmt.Errorf("session: %s: %w: %w", op, ErrStoreUnavailable, err)
+}
+
+// Store helpers: the scs Store is used directly for login records, through
+// its Ctx variant when it has one (some stores panic on the plain methods).
+
+func (m *Manager) storeFind(ctx context.Context, key string) ([]byte, bool, error) {
+	if s, ok := m.sm.Store.(scs.CtxStore); ok {
+		return s.FindCtx(ctx, key)
+	}
+	return m.sm.Store.Find(key)
+}
+
+func (m *Manager) storeCommit(ctx context.Context, key string, b []byte, exp time.Time) error {
+	if s, ok := m.sm.Store.(scs.CtxStore); ok {
+		return s.CommitCtx(ctx, key, b, exp)
+	}
+	return m.sm.Store.Commit(key, b, exp)
+}
+
+func (m *Manager) storeDelete(ctx context.Context, key string) error {
+	if s, ok := m.sm.Store.(scs.CtxStore); ok {
+		return s.DeleteCtx(ctx, key)
+	}
+	return m.sm.Store.Delete(key)
+}
+
+// NewLocalLocker returns the in-process [Locker]: a mutex per key, waits
+// bounded by ctx. It serialises refreshes among Managers of one process
+// that share it (and within one Manager, which is the default).
+func NewLocalLocker() Locker { return &localLocker{m: map[string]*localLock{}} }
+
+type localLocker struct {
+	mu sync.Mutex
+	m  map[string]*localLock
+}
+
+type localLock struct {
+	ch   chan struct{}
+	refs int
+}
+
+func (l *localLocker) Lock(ctx context.Context, key string) (func(), error) {
+	l.mu.Lock()
+	e := l.m[key]
+	if e == nil {
+		e = &localLock{ch: make(chan struct{}, 1)}
+		l.m[key] = e
+	}
+	e.refs++
+	l.mu.Unlock()
+	release := func() {
+		l.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(l.m, key)
+		}
+		l.mu.Unlock()
+	}
+	select {
+	case e.ch <- struct{}{}:
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			<-e.ch
+			release()
+		})
+	}, nil
+}

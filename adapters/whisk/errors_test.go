@@ -14,16 +14,21 @@ import (
 	"github.com/gatehouse-auth/gatehouse/provider"
 )
 
-// replyTransport answers every request with one canned reply, in memory.
+// replyTransport answers every request with one canned reply, in memory,
+// and sends the request URL to seen when that is non-nil.
 type replyTransport struct {
 	status int
 	ctype  string
 	body   []byte
+	seen   chan<- string
 }
 
 func (rt replyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Body != nil {
 		_ = r.Body.Close()
+	}
+	if rt.seen != nil {
+		rt.seen <- r.Method + " " + r.URL.String()
 	}
 	h := http.Header{}
 	if rt.ctype != "" {

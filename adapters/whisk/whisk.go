@@ -42,6 +42,7 @@
 package whisk
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -119,9 +120,13 @@ type Config struct {
 
 // Adapter is a Whisk provider.RedirectProvider. It is safe for concurrent
 // use and keeps no per-user state.
+//
+// It deliberately does not implement provider.Revoker: Whisk documents no
+// revocation endpoint, so logout can only forget the tokens locally.
 type Adapter struct {
-	*oauth2.Adapter
+	oa      *oauth2.Adapter
 	offline bool
+	api     string // API base URL
 }
 
 // ImplicitAdapter is an Adapter that can also use Whisk's implicit grant
@@ -149,7 +154,11 @@ func New(cfg Config) (*Adapter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	return &Adapter{Adapter: a, offline: cfg.Offline}, nil
+	return newAdapter(a, cfg), nil
+}
+
+func newAdapter(oa *oauth2.Adapter, cfg Config) *Adapter {
+	return &Adapter{oa: oa, offline: cfg.Offline, api: strings.TrimSuffix(oa.Config().UserInfoURL, MePath)}
 }
 
 // NewImplicit is New for an adapter that may also use the implicit grant
@@ -167,7 +176,7 @@ func NewImplicit(cfg Config) (*ImplicitAdapter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	return &ImplicitAdapter{Adapter: &Adapter{Adapter: ia.Adapter, offline: cfg.Offline}, implicit: ia}, nil
+	return &ImplicitAdapter{Adapter: newAdapter(ia.Adapter, cfg), implicit: ia}, nil
 }
 
 func (cfg Config) oauth2Config() (oauth2.Config, error) {
@@ -244,7 +253,45 @@ func NormalizeScopes(scopes []string, offline bool) []string {
 // state, the PKCE S256 challenge and identity_provider when configured.
 // Scopes asked for by req are normalised like the configured ones.
 func (a *Adapter) AuthURL(req provider.AuthRequest) string {
-	return a.Adapter.AuthURL(a.request(req))
+	return a.oa.AuthURL(a.request(req))
+}
+
+// Name implements provider.Provider.
+func (a *Adapter) Name() string { return a.oa.Name() }
+
+// Exchange implements provider.RedirectProvider: a form POST of the code,
+// redirect_uri, code_verifier, client_id and client_secret to
+// /oauth/v2/token. A used, expired or unknown code matches
+// provider.ErrInvalidGrant.
+func (a *Adapter) Exchange(ctx context.Context, code, verifier string) (*provider.Token, error) {
+	return a.oa.Exchange(ctx, code, verifier)
+}
+
+// Refresh implements provider.Provider with grant_type=refresh_token. Whisk
+// deletes t's access token as soon as it answers, so the caller must
+// replace t with the returned set atomically and must not retry with t's
+// access token. Refresh itself makes exactly one call and never retries. A
+// reply without a refresh token keeps t's.
+func (a *Adapter) Refresh(ctx context.Context, t *provider.Token) (*provider.Token, error) {
+	return a.oa.Refresh(ctx, t)
+}
+
+// Identity implements provider.Provider from GET /user/v2/me (see MapUser).
+// A token Whisk does not accept matches provider.ErrUnauthorized.
+func (a *Adapter) Identity(ctx context.Context, t *provider.Token) (*provider.Identity, error) {
+	return a.oa.Identity(ctx, t)
+}
+
+// APIRequest calls the Whisk API at path (below APIBaseURL, e.g.
+// "/recipe/v2/search") as the user of t: a GET, or a POST of params with
+// enc when params is non-nil, with the adapter's timeout and body limit. A
+// 401 matches provider.ErrUnauthorized; other failures are typed as
+// DecodeError says.
+func (a *Adapter) APIRequest(ctx context.Context, path string, t *provider.Token, params map[string]any, enc provider.Encoding) (*provider.Response, error) {
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	return a.oa.APIRequest(ctx, "api", a.api+path, t, params, enc)
 }
 
 func (a *Adapter) request(req provider.AuthRequest) provider.AuthRequest {

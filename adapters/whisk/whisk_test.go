@@ -1,6 +1,7 @@
 package whisk_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -39,28 +40,38 @@ func parseAuthURL(t *testing.T, raw string) (*url.URL, url.Values) {
 	return u, u.Query()
 }
 
+// endpoints makes one exchange and one identity call through cfg and
+// returns the requests they sent.
+func endpoints(t *testing.T, cfg whisk.Config) (authURL string, calls []string) {
+	t.Helper()
+	seen := make(chan string, 2)
+	cfg.HTTPClient = &http.Client{Transport: replyTransport{status: 200, ctype: "application/json",
+		body: []byte(`{"access_token":"at","token_type":"Bearer","user":{"id":"u1"}}`), seen: seen}}
+	a := mustNew(t, cfg)
+	if _, err := a.Exchange(context.Background(), "code", "verifier"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Identity(context.Background(), &provider.Token{AccessToken: "at"}); err != nil {
+		t.Fatal(err)
+	}
+	return a.AuthURL(provider.AuthRequest{State: "s"}), []string{<-seen, <-seen}
+}
+
 func TestNewDefaults(t *testing.T) {
 	t.Parallel()
+	authURL, calls := endpoints(t, baseConfig())
+	if !strings.HasPrefix(authURL, "https://login.whisk.com/oauth/v2/authorize?") {
+		t.Errorf("auth URL = %s", authURL)
+	}
+	if calls[0] != "POST https://login.whisk.com/oauth/v2/token" || calls[1] != "GET https://api.whisk.com/user/v2/me" {
+		t.Errorf("calls = %q", calls)
+	}
 	a := mustNew(t, baseConfig())
 	if a.Name() != "whisk" {
 		t.Errorf("Name = %q, want whisk", a.Name())
 	}
-	c := a.Config()
-	for _, x := range []struct{ name, got, want string }{
-		{"AuthURL", c.AuthURL, "https://login.whisk.com/oauth/v2/authorize"},
-		{"TokenURL", c.TokenURL, "https://login.whisk.com/oauth/v2/token"},
-		{"RefreshURL", c.RefreshURL, "https://login.whisk.com/oauth/v2/token"},
-		{"UserInfoURL", c.UserInfoURL, "https://api.whisk.com/user/v2/me"},
-	} {
-		if x.got != x.want {
-			t.Errorf("%s = %q, want %q", x.name, x.got, x.want)
-		}
-	}
-	if c.AuthStyle != provider.AuthStyleBody || c.Encoding != provider.FormEncoding {
-		t.Errorf("AuthStyle/Encoding = %v/%v, want body/form", c.AuthStyle, c.Encoding)
-	}
-	if c.RevocationURL != "" {
-		t.Errorf("RevocationURL = %q, Whisk documents none", c.RevocationURL)
+	if _, ok := any(a).(provider.Revoker); ok {
+		t.Error("the Whisk adapter claims to revoke tokens; Whisk documents no revocation endpoint")
 	}
 }
 
@@ -70,9 +81,13 @@ func TestNewCustomBasesAndName(t *testing.T) {
 	cfg.Name = "whisk-eu"
 	cfg.AuthBaseURL = "http://127.0.0.1:9/"
 	cfg.APIBaseURL = "http://127.0.0.1:10/base/"
-	c := mustNew(t, cfg).Config()
-	if c.Name != "whisk-eu" || c.TokenURL != "http://127.0.0.1:9/oauth/v2/token" || c.UserInfoURL != "http://127.0.0.1:10/base/user/v2/me" {
-		t.Errorf("config = %q %q %q", c.Name, c.TokenURL, c.UserInfoURL)
+	authURL, calls := endpoints(t, cfg)
+	if !strings.HasPrefix(authURL, "http://127.0.0.1:9/oauth/v2/authorize?") ||
+		calls[0] != "POST http://127.0.0.1:9/oauth/v2/token" || calls[1] != "GET http://127.0.0.1:10/base/user/v2/me" {
+		t.Errorf("auth URL %s, calls %q", authURL, calls)
+	}
+	if mustNew(t, cfg).Name() != "whisk-eu" {
+		t.Error("Name not kept")
 	}
 }
 

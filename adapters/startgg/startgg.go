@@ -40,6 +40,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -112,6 +113,9 @@ type Config struct {
 	Timeout time.Duration
 	// Now is the clock used for token expiry. Optional; default time.Now.
 	Now func() time.Time
+	// Logger receives the adapter's warnings; it never sees tokens or
+	// secrets. Optional; default slog.Default().
+	Logger *slog.Logger
 }
 
 // Adapter is a provider.RedirectProvider for start.gg. It is safe for
@@ -186,6 +190,7 @@ func New(cfg Config) (*Adapter, error) {
 		HTTPClient:  cfg.HTTPClient,
 		Timeout:     cfg.Timeout,
 		Now:         cfg.Now,
+		Logger:      cfg.Logger,
 	})
 	if err != nil {
 		return nil, err

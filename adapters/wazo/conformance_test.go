@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapters/wazo"
 	"github.com/gatehouse-auth/gatehouse/adapters/wazo/wazotest"
+	"github.com/gatehouse-auth/gatehouse/provider"
 	"github.com/gatehouse-auth/gatehouse/provider/providertest"
 )
 
@@ -17,7 +18,7 @@ func TestConformance(t *testing.T) {
 		New: func(t *testing.T, _ *slog.Logger) providertest.PasswordFixture {
 			srv := wazotest.NewServer(wazotest.Config{Users: []wazotest.User{{Username: testUser, Password: testPassword}}})
 			t.Cleanup(srv.Close)
-			p, err := wazo.New(wazo.Config{BaseURL: srv.URL, ClientID: testClient, HTTPClient: srv.Client(), Timeout: 300 * time.Millisecond})
+			p, err := wazo.New(wazo.Config{BaseURL: srv.URL, ClientID: testClient, HTTPClient: srv.Client(), Timeout: time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -36,7 +37,7 @@ func failure(f providertest.Failure) wazotest.Failure {
 	case providertest.FailMalformed:
 		return wazotest.Failure{Malformed: true}
 	case providertest.FailOversized:
-		return wazotest.Failure{Oversized: 2 << 20}
+		return wazotest.Failure{Oversized: provider.DefaultMaxBody + 64<<10}
 	}
 	return wazotest.Failure{Status: 503, Body: `{"reason":["Service Unavailable"],"timestamp":[0],"status_code":503}`}
 }

@@ -1,0 +1,127 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/provider"
+)
+
+// Client returns an *http.Client that calls the provider's API as the
+// logged-in user of ctx (a request context inside Require, Optional or
+// Wrap). Its transport
+//
+//   - clones each request and strips any inbound Authorization,
+//     X-Auth-Token and Cookie header (a browser's credentials never reach
+//     the upstream; security checklist G.47);
+//   - sets the provider's credential (provider.SetCredential: Bearer, or
+//     X-Auth-Token for Wazo), refreshing through the session manager when
+//     the token expires within its leeway (one refresh per session);
+//   - after a 401, refreshes once (session.Manager.ForceRefresh) and
+//     retries once, for requests whose body can be replayed (GetBody set,
+//     or no body).
+//
+// Redirects are not followed: the credential must not travel to another
+// host. The error matches ErrNotLoggedIn when ctx carries no login.
+func (a *Auth) Client(ctx context.Context) (*http.Client, error) {
+	login, err := a.sessions.CurrentLogin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("middleware: client: %w", err)
+	}
+	if login == nil {
+		return nil, ErrNotLoggedIn
+	}
+	p, ok := a.providers[login.Provider]
+	if !ok {
+		return nil, ErrNotLoggedIn
+	}
+	return &http.Client{
+		Transport:     &transport{a: a, ctx: ctx, p: p, base: a.transport},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       30 * time.Second,
+	}, nil
+}
+
+// transport is the credential-setting RoundTripper of Client.
+type transport struct {
+	a    *Auth
+	ctx  context.Context // carries the session
+	p    provider.Provider
+	base http.RoundTripper
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tok, err := t.a.sessions.Token(t.ctx, t.p)
+	if err != nil {
+		closeBody(req)
+		return nil, fmt.Errorf("middleware: upstream credential: %w", err)
+	}
+	resp, err := t.base.RoundTrip(t.withCredential(req, tok, req.Body))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	body, replayable := replayBody(req)
+	if !replayable {
+		return resp, nil
+	}
+	fresh, ferr := t.a.sessions.ForceRefresh(t.ctx, t.p, tok)
+	if ferr != nil || fresh == nil || fresh.AccessToken == tok.AccessToken {
+		if body != nil {
+			_ = body.Close()
+		}
+		if ferr != nil {
+			t.a.log.LogAttrs(req.Context(), slog.LevelInfo, "gatehouse: refresh after upstream 401 failed",
+				attrEvent("refresh_failed"), attrProvider(t.p.Name()), slog.String("error", ferr.Error()))
+		}
+		return resp, nil
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	t.a.emit(t.ctx, Event{Type: EventRefresh, Provider: t.p.Name(), Subject: subjectOf(t.ctx, t.a)})
+	return t.base.RoundTrip(t.withCredential(req, fresh, body))
+}
+
+// withCredential clones req with body, strips inbound credentials and
+// sets tok.
+func (t *transport) withCredential(req *http.Request, tok *provider.Token, body io.ReadCloser) *http.Request {
+	out := req.Clone(req.Context())
+	out.Body = body
+	for _, h := range []string{"Authorization", "X-Auth-Token", "Cookie", "Proxy-Authorization"} {
+		out.Header.Del(h)
+	}
+	t.p.SetCredential(out, tok)
+	return out
+}
+
+// replayBody returns a fresh body for a retry and whether a retry is
+// possible.
+func replayBody(req *http.Request) (io.ReadCloser, bool) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req.Body, true
+	}
+	if req.GetBody == nil {
+		return nil, false
+	}
+	b, err := req.GetBody()
+	if err != nil {
+		return nil, false
+	}
+	return b, true
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
+
+func subjectOf(ctx context.Context, a *Auth) string {
+	if l, err := a.sessions.CurrentLogin(ctx); err == nil && l != nil {
+		return l.Identity.Subject
+	}
+	return ""
+}

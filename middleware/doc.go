@@ -1,0 +1,26 @@
+// Package middleware is Gatehouse's net/http integration: the /auth/*
+// handlers (provider chooser, redirect login with state and PKCE, callback,
+// password login, opt-in implicit grant, logout, bearer JWT minting), the
+// Require, Optional and RequireScopes middleware, context accessors, and an
+// upstream *http.Client that calls the provider's API as the user.
+//
+// Create one [Auth] with [New], wrap the whole stack once with [Auth.Wrap]
+// (it loads and saves the session), mount [Auth.Handler] at the base path
+// and protect handlers with [Auth.Require]:
+//
+//	auth, err := middleware.New(middleware.Config{Providers: []provider.Provider{whisk}})
+//	mux := http.NewServeMux()
+//	mux.Handle("/auth/", auth.Handler())
+//	mux.Handle("/app/", auth.Require(app))
+//	http.ListenAndServe(addr, auth.Wrap(mux))
+//
+// Browsers and API clients are told apart by the Accept, Authorization and
+// X-Requested-With headers: browsers get HTML pages and redirects, API
+// clients JSON errors ({"error": "...", "error_description": "..."}) and
+// WWW-Authenticate headers. Every HTML page carries a strict
+// Content-Security-Policy, X-Frame-Options DENY, nosniff, no-store and
+// (over TLS) HSTS.
+//
+// Package echoauth offers the same for Echo; package authtest helps apps
+// test handlers behind Require without a provider.
+package middleware

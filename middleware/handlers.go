@@ -1,0 +1,642 @@
+package middleware
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/gatehouse-auth/gatehouse/provider"
+	"github.com/gatehouse-auth/gatehouse/session"
+)
+
+// Handler serves the auth routes under BasePath (default /auth):
+//
+//	GET       {base}/login                   provider chooser
+//	GET       {base}/{provider}/login        redirect login (302 to the provider), or the password form
+//	POST      {base}/{provider}/login        password login (form or JSON)
+//	GET       {base}/{provider}/callback     authorization-code callback (or the implicit fragment page)
+//	POST      {base}/{provider}/implicit     implicit grant: fragment values posted by the callback page
+//	GET|POST  {base}/logout                  confirmation page | logout (CSRF-protected)
+//	POST      {base}/token                   mint a bearer JWT for the session (Config.JWT)
+//	GET       {base}/.well-known/jwks.json   the JWT public keys (Config.JWT)
+//
+// Mount it at BasePath+"/" on a mux: mux.Handle("/auth/", auth.Handler()).
+// It loads the session itself unless [Auth.Wrap] is already around it.
+func (a *Auth) Handler() http.Handler {
+	return a.ensureLoaded(http.HandlerFunc(a.route))
+}
+
+func (a *Auth) route(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, a.base+"/")
+	if !ok {
+		a.notFound(w, r)
+		return
+	}
+	switch rest {
+	case "login":
+		if !allow(r, http.MethodGet, http.MethodHead) {
+			a.methodNotAllowed(w, r, "GET, HEAD")
+			return
+		}
+		a.chooser(w, r, "", http.StatusOK)
+		return
+	case "logout":
+		a.logout(w, r)
+		return
+	case "token":
+		a.token(w, r)
+		return
+	case ".well-known/jwks.json":
+		if a.cfg.JWT == nil {
+			a.notFound(w, r)
+			return
+		}
+		if !allow(r, http.MethodGet, http.MethodHead) {
+			a.methodNotAllowed(w, r, "GET, HEAD")
+			return
+		}
+		a.cfg.JWT.JWKS().ServeHTTP(w, r)
+		return
+	}
+	name, action, ok := strings.Cut(rest, "/")
+	p, known := a.providers[name]
+	if !ok || !known {
+		a.notFound(w, r)
+		return
+	}
+	switch action {
+	case "login":
+		if pp, isPassword := p.(provider.PasswordProvider); isPassword {
+			if _, isRedirect := p.(provider.RedirectProvider); !isRedirect {
+				a.passwordLogin(w, r, pp)
+				return
+			}
+		}
+		if !allow(r, http.MethodGet, http.MethodHead) {
+			a.methodNotAllowed(w, r, "GET, HEAD")
+			return
+		}
+		a.redirectLogin(w, r, p.(provider.RedirectProvider))
+	case "callback":
+		rp, isRedirect := p.(provider.RedirectProvider)
+		if !isRedirect {
+			a.notFound(w, r)
+			return
+		}
+		if !allow(r, http.MethodGet) {
+			a.methodNotAllowed(w, r, "GET")
+			return
+		}
+		a.callback(w, r, rp)
+	case "implicit":
+		if !a.implicit[name] {
+			a.notFound(w, r)
+			return
+		}
+		if r.Method != http.MethodPost {
+			a.methodNotAllowed(w, r, "POST")
+			return
+		}
+		a.implicitPost(w, r, p.(provider.ImplicitProvider))
+	default:
+		a.notFound(w, r)
+	}
+}
+
+func allow(r *http.Request, methods ...string) bool { return slices.Contains(methods, r.Method) }
+
+// chooser renders the provider chooser: a button per redirect provider, the
+// form for password providers.
+func (a *Auth) chooser(w http.ResponseWriter, r *http.Request, errText string, status int) {
+	ret := a.returnTo(r.URL.Query().Get("return_to"))
+	var csrf string
+	entries := make([]providerEntry, 0, len(a.order))
+	for _, name := range a.order {
+		p := a.providers[name]
+		e := providerEntry{Name: name, LoginURL: a.LoginURL(name, ret), ReturnTo: ret}
+		if _, isRedirect := p.(provider.RedirectProvider); !isRedirect {
+			if csrf == "" {
+				csrf = a.CSRFToken(r.Context())
+			}
+			e.Password, e.Action, e.CSRF = true, a.base+"/"+name+"/login", csrf
+		}
+		entries = append(entries, e)
+	}
+	a.renderHTML(w, r, status, "chooser", page{Title: "Sign in", Providers: entries, Error: errText})
+}
+
+// redirectLogin starts an authorization-code (or opted-in implicit) login:
+// a fresh state (CSRF token, RFC 6749 §10.12, RFC 9700 §2.1) and PKCE S256
+// verifier (RFC 7636) per attempt, kept server-side in the session keyed by
+// state so several tabs can log in at once. The requested scopes come from
+// configuration only; a ?scope= parameter is ignored (RFC 9700 §2.3).
+func (a *Auth) redirectLogin(w http.ResponseWriter, r *http.Request, p provider.RedirectProvider) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	name := p.Name()
+	att := session.Attempt{
+		State:    provider.NewState(),
+		Provider: name,
+		Verifier: provider.NewVerifier(),
+		ReturnTo: a.returnTo(q.Get("return_to")),
+		Implicit: a.implicit[name],
+	}
+	if id := q.Get("scopes"); id != "" {
+		if extra, ok := a.scopeSet(id); ok {
+			att.Scopes = a.scopesWithExtra(ctx, name, extra)
+		}
+	}
+	if err := a.sessions.PutAttempt(ctx, att); err != nil {
+		a.fail(w, r, storeFailure(name, err))
+		return
+	}
+	req := provider.AuthRequest{State: att.State, Scopes: att.Scopes}
+	var target string
+	if att.Implicit {
+		target = p.(provider.ImplicitProvider).ImplicitAuthURL(req)
+	} else {
+		req.CodeChallenge = provider.S256Challenge(att.Verifier)
+		target = p.AuthURL(req)
+	}
+	a.logInfo(ctx, "gatehouse: login started", slog.String("event", "login_start"), slog.String("provider", name), slog.Bool("implicit", att.Implicit))
+	noStore(w)
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusFound)
+}
+
+// IssuerProvider is an optional interface of a provider.RedirectProvider
+// that knows its issuer identifier. When the callback carries an "iss"
+// parameter (RFC 9207) it must equal Issuer exactly; when required is true
+// a callback without "iss" is refused too (mix-up defence, RFC 9700
+// §4.4.2.1).
+type IssuerProvider interface {
+	Issuer() (issuer string, required bool)
+}
+
+// callback finishes a redirect login. Order matters: the attempt is taken
+// (removed) by state before any upstream call (RFC 9700 §2.1, §4.2.4), so a
+// replayed or forged callback causes no token request; error= responses
+// consume the state too.
+func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.RedirectProvider) {
+	ctx := r.Context()
+	name := p.Name()
+	q := r.URL.Query()
+	restart := a.LoginURL(name, "")
+	state := q.Get("state")
+	if state == "" {
+		if a.implicit[name] && q.Get("code") == "" && q.Get("error") == "" {
+			a.renderHTML(w, r, http.StatusOK, "implicit", page{Title: "Signing in", Action: a.base + "/" + name + "/implicit"})
+			return
+		}
+		a.fail(w, r, failure{status: http.StatusBadRequest, code: "missing_state", provider: name, retry: restart,
+			message: "OAuth login failed: the provider's response carries no state. Please restart the login."})
+		return
+	}
+	att, err := a.sessions.TakeAttempt(ctx, name, state)
+	if err != nil {
+		a.fail(w, r, attemptFailure(name, restart, err))
+		return
+	}
+	if code := q.Get("error"); code != "" {
+		status := http.StatusBadRequest
+		if code == "access_denied" {
+			status = http.StatusForbidden
+		}
+		a.fail(w, r, failure{status: status, code: "provider_error", provider: name, retry: a.LoginURL(name, att.ReturnTo),
+			title:   "Sign-in was not completed",
+			message: "The provider did not complete the sign-in (" + printable(code, 64) + ").",
+			detail:  printable(q.Get("error_description"), 300),
+			err:     errors.New("authorization error: " + printable(code, 64))})
+		return
+	}
+	if att.Implicit {
+		a.fail(w, r, failure{status: http.StatusBadRequest, code: "wrong_response_type", provider: name, retry: restart,
+			message: "OAuth login failed: unexpected response for this login. Please restart the login."})
+		return
+	}
+	if ip, ok := p.(IssuerProvider); ok {
+		iss, required := ip.Issuer()
+		got, present := q["iss"]
+		if iss != "" && ((present && (len(got) != 1 || got[0] != iss)) || (!present && required)) {
+			a.fail(w, r, failure{status: http.StatusBadRequest, code: "issuer_mismatch", provider: name, retry: restart,
+				message: "OAuth login failed: the response came from an unexpected issuer. Please restart the login."})
+			return
+		}
+	}
+	code := q.Get("code")
+	if code == "" {
+		a.fail(w, r, failure{status: http.StatusBadRequest, code: "missing_code", provider: name, retry: restart,
+			message: "OAuth login failed. Please restart flow."})
+		return
+	}
+	tok, err := p.Exchange(ctx, code, att.Verifier)
+	if err != nil {
+		a.fail(w, r, upstreamFailure(name, "exchange", a.LoginURL(name, att.ReturnTo), err))
+		return
+	}
+	a.finishLogin(w, r, p, tok, att.ReturnTo, false)
+}
+
+// implicitPost receives the fragment values posted by the implicit page.
+func (a *Auth) implicitPost(w http.ResponseWriter, r *http.Request, p provider.ImplicitProvider) {
+	ctx := r.Context()
+	name := p.Name()
+	restart := a.LoginURL(name, "")
+	if !a.parseForm(w, r, name) {
+		return
+	}
+	vals := url.Values{}
+	for k, v := range r.PostForm {
+		vals[k] = v
+	}
+	state := vals.Get("state")
+	if state == "" {
+		a.fail(w, r, failure{status: http.StatusBadRequest, code: "missing_state", provider: name, retry: restart,
+			message: "OAuth login failed: the provider's response carries no state. Please restart the login."})
+		return
+	}
+	att, err := a.sessions.TakeAttempt(ctx, name, state)
+	if err != nil {
+		a.fail(w, r, attemptFailure(name, restart, err))
+		return
+	}
+	if !att.Implicit {
+		a.fail(w, r, failure{status: http.StatusBadRequest, code: "wrong_response_type", provider: name, retry: restart,
+			message: "OAuth login failed: unexpected response for this login. Please restart the login."})
+		return
+	}
+	vals.Del("state")
+	tok, err := p.TokenFromFragment(vals)
+	if err != nil {
+		a.fail(w, r, upstreamFailure(name, "implicit", a.LoginURL(name, att.ReturnTo), err))
+		return
+	}
+	a.finishLogin(w, r, p, tok, att.ReturnTo, false)
+}
+
+// finishLogin fetches the identity, stores the login (SaveLogin renews the
+// session id: session fixation, OWASP Session Management) and answers: a
+// 303 to returnTo for browsers, JSON for API clients.
+func (a *Auth) finishLogin(w http.ResponseWriter, r *http.Request, p provider.Provider, tok *provider.Token, returnTo string, api bool) {
+	ctx := r.Context()
+	name := p.Name()
+	id, err := p.Identity(ctx, tok)
+	if err != nil {
+		a.fail(w, r, upstreamFailure(name, "identity", a.LoginURL(name, returnTo), err))
+		return
+	}
+	if id == nil || id.Subject == "" {
+		a.fail(w, r, upstreamFailure(name, "identity", a.LoginURL(name, returnTo), &provider.Error{Provider: name, Op: "identity", Kind: provider.ErrBadResponse}))
+		return
+	}
+	ident := *id
+	ident.Provider = name
+	login := &session.Login{Provider: name, Identity: ident, Token: tok, LoginAt: a.now()}
+	if err := a.sessions.SaveLogin(ctx, login); err != nil {
+		a.fail(w, r, storeFailure(name, err))
+		return
+	}
+	a.logInfo(ctx, "gatehouse: login", slog.String("event", "login"), slog.String("provider", name), slog.String("subject", ident.Subject))
+	a.emit(ctx, Event{Type: EventLogin, Provider: name, Subject: ident.Subject})
+	if api {
+		a.loginJSON(w, r, login)
+		return
+	}
+	noStore(w)
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Location", a.returnTo(returnTo))
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// tokenResponse is the body of POST {base}/token and of JSON password
+// logins when Config.JWT is set (RFC 6749 §5.1 shape).
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
+func (a *Auth) loginJSON(w http.ResponseWriter, r *http.Request, login *session.Login) {
+	if a.cfg.JWT != nil {
+		a.mint(w, r, login)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Status   string             `json:"status"`
+		Identity *provider.Identity `json:"identity"`
+	}{"logged_in", &login.Identity})
+}
+
+func (a *Auth) mint(w http.ResponseWriter, r *http.Request, login *session.Login) {
+	var scopes []string
+	if login.Token != nil {
+		scopes = login.Token.Scopes
+	}
+	jwt, exp, err := a.cfg.JWT.Mint(login.Identity.Subject, login.ID, login.Provider, scopes)
+	if err != nil {
+		a.fail(w, r, failure{status: http.StatusInternalServerError, code: "server_error", provider: login.Provider,
+			message: "The access token could not be issued.", err: err})
+		return
+	}
+	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: jwt, TokenType: "Bearer", ExpiresIn: int64(exp.Seconds())})
+}
+
+// passwordLogin serves a password provider's login: GET renders the form,
+// POST takes the form (with the session's CSRF token) or JSON. The password
+// is passed to the provider and dropped; it is never logged, stored or
+// echoed. Failures are rate-limited per session, per client IP and per
+// username (RFC 6749 §4.3.2).
+func (a *Auth) passwordLogin(w http.ResponseWriter, r *http.Request, p provider.PasswordProvider) {
+	ctx := r.Context()
+	name := p.Name()
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		a.passwordForm(w, r, p, "", "", http.StatusOK, a.returnTo(r.URL.Query().Get("return_to")))
+		return
+	case http.MethodPost:
+	default:
+		a.methodNotAllowed(w, r, "GET, HEAD, POST")
+		return
+	}
+	var username, password, returnTo string
+	api := false
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/json":
+		// A cross-site page cannot send this content type without a CORS
+		// preflight, which we never grant: JSON posts are CSRF-safe.
+		api = true
+		var body struct {
+			Username string `json:"username"`
+			Password string `json:"password"`
+			ReturnTo string `json:"return_to"`
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				a.fail(w, r, tooLarge(name))
+				return
+			}
+			a.fail(w, r, failure{status: http.StatusBadRequest, code: "invalid_request", provider: name, message: "The request body is not valid JSON."})
+			return
+		}
+		username, password, returnTo = body.Username, body.Password, body.ReturnTo
+	case "application/x-www-form-urlencoded", "multipart/form-data":
+		if !a.parseForm(w, r, name) {
+			return
+		}
+		username, password, returnTo = r.PostForm.Get("username"), r.PostForm.Get("password"), r.PostForm.Get("return_to")
+		if !a.csrfTokenOK(r, r.PostForm.Get("csrf_token")) {
+			a.fail(w, r, failure{status: http.StatusForbidden, code: "csrf", provider: name, retry: a.LoginURL(name, ""),
+				message: "This form has expired or was not sent by this site. Please try again."})
+			return
+		}
+	default:
+		a.fail(w, r, failure{status: http.StatusUnsupportedMediaType, code: "invalid_request", provider: name,
+			message: "Send a form or a JSON body."})
+		return
+	}
+	returnTo = a.returnTo(returnTo)
+	username = strings.TrimSpace(username)
+	if username == "" || password == "" || len(username) > 256 || len(password) > 1024 {
+		a.failPassword(w, r, p, api, username, returnTo, http.StatusBadRequest, "invalid_request", "Enter your username and password.", 0)
+		return
+	}
+	keys := []string{"ip:" + a.cfg.ClientIP(r), hashKey("user:", strings.ToLower(username))}
+	if csrf := a.sessions.Sessions().GetString(ctx, csrfKey); csrf != "" {
+		keys = append(keys, hashKey("session:", csrf))
+	}
+	if wait := a.limiter.blocked(a.now(), keys...); wait > 0 {
+		a.failPassword(w, r, p, api, username, returnTo, http.StatusTooManyRequests, "rate_limited", "Too many failed sign-in attempts. Please wait a minute and try again.", wait)
+		return
+	}
+	tok, err := p.Login(ctx, username, password)
+	password = ""
+	if err != nil {
+		if errors.Is(err, provider.ErrInvalidCredentials) {
+			a.limiter.fail(a.now(), keys...)
+			a.failPassword(w, r, p, api, username, returnTo, http.StatusUnauthorized, "invalid_credentials", "Invalid username or password.", 0)
+			return
+		}
+		a.fail(w, r, upstreamFailure(name, "login", a.LoginURL(name, returnTo), err))
+		return
+	}
+	a.finishLogin(w, r, p, tok, returnTo, api)
+}
+
+func (a *Auth) failPassword(w http.ResponseWriter, r *http.Request, p provider.Provider, api bool, username, returnTo string, status int, code, msg string, wait time.Duration) {
+	if api || wantsJSON(r) {
+		a.fail(w, r, failure{status: status, code: code, provider: p.Name(), message: msg, retryAfter: wait})
+		return
+	}
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "gatehouse: request failed", slog.String("event", "error"),
+		slog.String("error_code", code), slog.Int("status", status), slog.String("path", r.URL.Path), slog.String("provider", p.Name()))
+	a.emit(r.Context(), Event{Type: EventError, Provider: p.Name(), Code: code, Status: status})
+	if wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	}
+	a.passwordForm(w, r, p, msg, username, status, returnTo)
+}
+
+func (a *Auth) passwordForm(w http.ResponseWriter, r *http.Request, p provider.Provider, errText, username string, status int, returnTo string) {
+	name := p.Name()
+	e := providerEntry{Name: name, Password: true, Action: a.base + "/" + name + "/login", CSRF: a.CSRFToken(r.Context()), ReturnTo: returnTo, Username: username}
+	a.renderHTML(w, r, status, "chooser", page{Title: "Sign in with " + name, Providers: []providerEntry{e}, Error: errText})
+}
+
+// parseForm reads a bounded urlencoded body; false means a response was
+// written.
+func (a *Auth) parseForm(w http.ResponseWriter, r *http.Request, name string) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			a.fail(w, r, tooLarge(name))
+			return false
+		}
+		a.fail(w, r, failure{status: http.StatusBadRequest, code: "invalid_request", provider: name, message: "The form could not be read."})
+		return false
+	}
+	return true
+}
+
+// logout: GET renders a confirmation page; POST (CSRF-checked: the
+// session's synchroniser token, or a same-origin Fetch Metadata / Origin
+// check) destroys the session first, then revokes upstream in the
+// background, then 303s to a validated return path. Idempotent.
+func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		ret := a.returnTo(r.URL.Query().Get("return_to"))
+		a.renderHTML(w, r, http.StatusOK, "logout", page{Title: "Sign out", CSRF: a.CSRFToken(ctx), ReturnTo: ret, Action: a.base + "/logout"})
+		return
+	case http.MethodPost:
+	default:
+		a.methodNotAllowed(w, r, "GET, HEAD, POST")
+		return
+	}
+	var submitted, ret string
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data" {
+		if !a.parseForm(w, r, "") {
+			return
+		}
+		submitted, ret = r.PostForm.Get("csrf_token"), r.PostForm.Get("return_to")
+	}
+	if !a.csrfTokenOK(r, submitted) && !a.sameOrigin(r) {
+		a.fail(w, r, failure{status: http.StatusForbidden, code: "csrf", retry: a.base + "/logout",
+			message: "Sign-out was not confirmed from this site. Use the sign-out button to try again."})
+		return
+	}
+	login, err := a.sessions.Logout(ctx)
+	if err != nil {
+		a.fail(w, r, storeFailure("", err))
+		return
+	}
+	if login != nil {
+		a.logInfo(ctx, "gatehouse: logout", slog.String("event", "logout"), slog.String("provider", login.Provider), slog.String("subject", login.Identity.Subject))
+		a.emit(ctx, Event{Type: EventLogout, Provider: login.Provider, Subject: login.Identity.Subject})
+		a.revoke(ctx, login)
+	}
+	if wantsJSON(r) {
+		noStore(w)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	noStore(w)
+	w.Header().Set("Location", a.returnTo(ret))
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// revoke revokes the login's tokens upstream in the background, bounded by
+// RevokeTimeout; a failure is logged (without the token) and never blocks
+// the local logout (RFC 7009 §2.1; security checklist F.42).
+func (a *Auth) revoke(ctx context.Context, login *session.Login) {
+	p, ok := a.providers[login.Provider]
+	rv, canRevoke := p.(provider.Revoker)
+	if !ok || !canRevoke || login.Token == nil {
+		return
+	}
+	tok := login.Token.Clone()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.RevokeTimeout)
+	a.revokes.Add(1)
+	go func() {
+		defer a.revokes.Done()
+		defer cancel()
+		if err := rv.Revoke(ctx, tok); err != nil {
+			a.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse: upstream revocation failed", slog.String("event", "revoke_failed"),
+				slog.String("provider", login.Provider), slog.String("error", err.Error()))
+			a.emit(ctx, Event{Type: EventError, Provider: login.Provider, Subject: login.Identity.Subject, Code: "revoke_failed", Err: err})
+		}
+	}()
+}
+
+// token mints a bearer JWT for the logged-in cookie session (POST, CSRF:
+// X-CSRF-Token / csrf_token, or same origin).
+func (a *Auth) token(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.JWT == nil {
+		a.notFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		a.methodNotAllowed(w, r, "POST")
+		return
+	}
+	var submitted string
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data" {
+		if !a.parseForm(w, r, "") {
+			return
+		}
+		submitted = r.PostForm.Get("csrf_token")
+	}
+	if !a.csrfTokenOK(r, submitted) && !a.sameOrigin(r) {
+		a.fail(w, r, failure{status: http.StatusForbidden, code: "csrf", message: "The request was not sent by this site."})
+		return
+	}
+	login, err := a.sessions.CurrentLogin(r.Context())
+	if err != nil {
+		a.fail(w, r, storeFailure("", err))
+		return
+	}
+	if login == nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+		a.fail(w, r, failure{status: http.StatusUnauthorized, code: "unauthorized", message: "Sign in first."})
+		return
+	}
+	a.mint(w, r, login)
+}
+
+// printable keeps a provider-supplied string printable and short; it is
+// escaped again by html/template or encoding/json when shown.
+func printable(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, s)
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+func tooLarge(name string) failure {
+	return failure{status: http.StatusRequestEntityTooLarge, code: "request_too_large", provider: name, message: "The request body is too large."}
+}
+
+func storeFailure(name string, err error) failure {
+	return failure{status: http.StatusServiceUnavailable, code: "session_unavailable", provider: name,
+		message: "Sign-in is temporarily unavailable. Please try again in a moment.", err: err}
+}
+
+// attemptFailure explains why a callback's login attempt could not be used.
+func attemptFailure(name, restart string, err error) failure {
+	f := failure{status: http.StatusBadRequest, provider: name, retry: restart, err: err, title: "Sign-in could not be completed"}
+	switch {
+	case errors.Is(err, session.ErrAttemptExpired):
+		f.code, f.message = "login_expired", "This login expired. Please restart the login."
+	case errors.Is(err, session.ErrAttemptProvider):
+		f.code, f.message = "provider_mismatch", "This response belongs to a login with another provider. Please restart the login."
+	case errors.Is(err, session.ErrAttemptNotFound):
+		f.code, f.message = "state_not_found", "We could not find the login this response belongs to. Please restart the login."
+		f.reasons = []string{
+			"Your browser did not send the session cookie back: the login was started on a different host name than the callback URL (for example localhost and 127.0.0.1), or the cookie's SameSite or Secure setting blocked it.",
+			"The login took too long and expired.",
+			"This response was already used, for example after pressing Back or reloading the page.",
+		}
+	default:
+		return storeFailure(name, err)
+	}
+	return f
+}
+
+// upstreamFailure maps a provider error to a status: invalid grant or
+// rejected → 400 (restart), outage → 503, bad response → 502.
+func upstreamFailure(name, op, restart string, err error) failure {
+	f := failure{provider: name, retry: restart, err: err}
+	switch {
+	case errors.Is(err, provider.ErrUnavailable):
+		f.status, f.code, f.message = http.StatusServiceUnavailable, "provider_unavailable", "The sign-in provider is not reachable right now. Please try again in a moment."
+		f.retryAfter = provider.RetryAfter(err)
+	case errors.Is(err, provider.ErrBadResponse):
+		f.status, f.code, f.message = http.StatusBadGateway, "provider_bad_response", "The sign-in provider sent an unexpected answer. Please restart the login."
+	default:
+		f.status, f.code, f.message = http.StatusBadRequest, "login_failed", "OAuth login failed. Please restart flow."
+	}
+	_ = op
+	return f
+}

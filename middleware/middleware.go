@@ -1,0 +1,417 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/middleware/jwtauth"
+	"github.com/gatehouse-auth/gatehouse/provider"
+	"github.com/gatehouse-auth/gatehouse/session"
+)
+
+// Defaults of Config.
+const (
+	DefaultBasePath      = "/auth"
+	DefaultReturnTo      = "/"
+	DefaultRevokeTimeout = 10 * time.Second
+	// MaxBodyBytes caps every form or JSON body the handlers read.
+	MaxBodyBytes = 64 << 10
+)
+
+// ErrConfig is wrapped by every error [New] returns for a bad Config.
+var ErrConfig = errors.New("middleware: invalid config")
+
+// ErrNotLoggedIn is returned by [Auth.Client] when the context carries no
+// login. It matches session.ErrNotLoggedIn too.
+var ErrNotLoggedIn = fmt.Errorf("middleware: %w", session.ErrNotLoggedIn)
+
+// Config configures an [Auth]. Fields marked Required must be set; every
+// other field has the documented default.
+type Config struct {
+	// Providers are the upstream providers. Each is served under
+	// {BasePath}/{Name()}/…; names must be unique URL path segments and not
+	// one of the reserved names "login", "logout", "token", ".well-known".
+	// Redirect providers (provider.RedirectProvider) get the code flow with
+	// state and PKCE; password providers (provider.PasswordProvider) get an
+	// HTML form and a JSON endpoint. Required.
+	Providers []provider.Provider
+
+	// Sessions stores login attempts and logins. Default:
+	// session.New(session.Config{}) (in-memory store, __Host- Secure cookie).
+	Sessions *session.Manager
+
+	// BasePath is the absolute path the auth routes live under. Default
+	// "/auth".
+	BasePath string
+
+	// PublicURL is the app's external base URL, e.g. "https://app.example".
+	// It is used for the same-origin (Origin header) CSRF check of POST
+	// requests; nothing is ever derived from Host or X-Forwarded-* headers.
+	// Optional: without it only Sec-Fetch-Site and the synchroniser token
+	// prove same origin. Required (http on a loopback host) with DevMode.
+	PublicURL string
+
+	// DefaultReturnTo is where users land after login or logout when the
+	// request named no valid return path. It must itself be valid (a local
+	// path or an allowed https URL). Default "/".
+	DefaultReturnTo string
+
+	// AllowedReturnHosts lists hosts (exact match, "host" or "host:port")
+	// that absolute https return URLs may point to. Default: none (local
+	// paths only).
+	AllowedReturnHosts []string
+
+	// Scopes are the scopes requested from each provider, by provider name,
+	// used as the base when RequireScopes asks for more. Default: the
+	// adapter's own configured scopes (and, when asking for more, the
+	// scopes already granted).
+	Scopes map[string][]string
+
+	// JWT enables bearer tokens for API clients: POST {BasePath}/token mints
+	// one for a logged-in session, GET {BasePath}/.well-known/jwks.json
+	// publishes the keys, and Require accepts "Authorization: Bearer <jwt>".
+	// Optional; default nil (disabled).
+	JWT *jwtauth.Authority
+
+	// Implicit lists the names of providers that log in with the OAuth2
+	// implicit grant (token in the URL fragment). Each must implement
+	// provider.ImplicitProvider. The grant is deprecated (RFC 9700 §2.1.2);
+	// opt in only when the upstream offers nothing better. Default: none.
+	Implicit []string
+
+	// PasswordRateLimit limits failed password logins per session, per
+	// client IP and per username. Default: 5 failures per minute each.
+	PasswordRateLimit RateLimit
+
+	// ClientIP returns the client address used for rate limiting. Default:
+	// the host part of r.RemoteAddr. Set it when the app runs behind a
+	// trusted proxy; Gatehouse never reads X-Forwarded-For by itself.
+	ClientIP func(r *http.Request) string
+
+	// DevMode allows a session cookie without the Secure flag, and only when
+	// PublicURL is plain http on a loopback host. Without it New fails when
+	// the session cookie is not Secure. Default false.
+	DevMode bool
+
+	// RevokeTimeout bounds the background upstream revocation at logout.
+	// Default 10s.
+	RevokeTimeout time.Duration
+
+	// UpstreamTransport is the base transport of the clients returned by
+	// [Auth.Client]. Default: the transport of provider.NewHTTPClient()
+	// (dial, TLS and response-header timeouts).
+	UpstreamTransport http.RoundTripper
+
+	// OnLogin, OnRefresh, OnLogout and OnError are audit hooks, called
+	// synchronously with the request context. Optional.
+	OnLogin, OnRefresh, OnLogout, OnError func(ctx context.Context, e Event)
+
+	// Logger receives structured logs (never tokens, codes, state,
+	// verifiers, passwords or session ids). Default slog.Default().
+	Logger *slog.Logger
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// RateLimit configures the in-memory limiter of failed password logins.
+type RateLimit struct {
+	// Failures allowed per key within Window before requests get 429.
+	// Default 5.
+	Failures int
+	// Window is the fixed counting window. Default one minute.
+	Window time.Duration
+}
+
+// EventType names what an [Event] reports.
+type EventType string
+
+// Event types.
+const (
+	EventLogin   EventType = "login"
+	EventRefresh EventType = "refresh"
+	EventLogout  EventType = "logout"
+	EventError   EventType = "error"
+)
+
+// Event is passed to the hooks. It holds no secrets. New fields may be
+// added.
+type Event struct {
+	Type EventType
+	// Provider is the provider's name, when known.
+	Provider string
+	// Subject is the user's id at the provider, when known.
+	Subject string
+	// Code is a stable machine-readable reason for errors (for example
+	// "state_not_found", "invalid_credentials").
+	Code string
+	// Status is the HTTP status answered for errors.
+	Status int
+	// Err is the underlying error, for EventError.
+	Err error
+	// Time is when the event happened.
+	Time time.Time
+}
+
+// Auth is Gatehouse's net/http integration: the /auth/* handlers, the
+// Require/Optional/RequireScopes middleware and the upstream client. It is
+// safe for concurrent use. Create it with [New].
+type Auth struct {
+	cfg          Config
+	base         string
+	providers    map[string]provider.Provider
+	order        []string
+	implicit     map[string]bool
+	sessions     *session.Manager
+	log          *slog.Logger
+	publicOrigin string
+	allowedHosts map[string]bool
+	limiter      *limiter
+	transport    http.RoundTripper
+
+	scopeMu   sync.RWMutex
+	scopeSets map[string][]string // RequireScopes id → extra scopes
+
+	revokes sync.WaitGroup
+}
+
+var reserved = map[string]bool{"login": true, "logout": true, "token": true, ".well-known": true}
+
+// New checks cfg, fills defaults and returns an Auth. It never panics.
+func New(cfg Config) (*Auth, error) {
+	a := &Auth{providers: map[string]provider.Provider{}, implicit: map[string]bool{}, allowedHosts: map[string]bool{}, scopeSets: map[string][]string{}}
+	if len(cfg.Providers) == 0 {
+		return nil, fmt.Errorf("%w: at least one provider is required", ErrConfig)
+	}
+	for i, p := range cfg.Providers {
+		if p == nil {
+			return nil, fmt.Errorf("%w: Providers[%d] is nil", ErrConfig, i)
+		}
+		name := p.Name()
+		if name == "" || reserved[name] || strings.ContainsAny(name, "/?#%\\ \t\r\n") || url.PathEscape(name) != name {
+			return nil, fmt.Errorf("%w: provider name %q must be a URL path segment and not reserved", ErrConfig, name)
+		}
+		if _, dup := a.providers[name]; dup {
+			return nil, fmt.Errorf("%w: provider name %q used twice", ErrConfig, name)
+		}
+		_, redirect := p.(provider.RedirectProvider)
+		_, password := p.(provider.PasswordProvider)
+		if !redirect && !password {
+			return nil, fmt.Errorf("%w: provider %q is neither a RedirectProvider nor a PasswordProvider", ErrConfig, name)
+		}
+		a.providers[name] = p
+		a.order = append(a.order, name)
+	}
+	for _, name := range cfg.Implicit {
+		p, ok := a.providers[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: Implicit names unknown provider %q", ErrConfig, name)
+		}
+		if _, ok := p.(provider.ImplicitProvider); !ok {
+			return nil, fmt.Errorf("%w: provider %q does not implement provider.ImplicitProvider", ErrConfig, name)
+		}
+		a.implicit[name] = true
+	}
+
+	if cfg.BasePath == "" {
+		cfg.BasePath = DefaultBasePath
+	}
+	cfg.BasePath = strings.TrimRight(cfg.BasePath, "/")
+	if !strings.HasPrefix(cfg.BasePath, "/") || strings.ContainsAny(cfg.BasePath, "?#\\ ") || cfg.BasePath == "" {
+		return nil, fmt.Errorf("%w: BasePath %q must be an absolute path", ErrConfig, cfg.BasePath)
+	}
+	a.base = cfg.BasePath
+
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	a.log = cfg.Logger
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RevokeTimeout <= 0 {
+		cfg.RevokeTimeout = DefaultRevokeTimeout
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = remoteIP
+	}
+	if cfg.PasswordRateLimit.Failures <= 0 {
+		cfg.PasswordRateLimit.Failures = 5
+	}
+	if cfg.PasswordRateLimit.Window <= 0 {
+		cfg.PasswordRateLimit.Window = time.Minute
+	}
+	a.limiter = newLimiter(cfg.PasswordRateLimit.Failures, cfg.PasswordRateLimit.Window)
+
+	for _, h := range cfg.AllowedReturnHosts {
+		if h == "" || strings.ContainsAny(h, "/\\@?# ") {
+			return nil, fmt.Errorf("%w: AllowedReturnHosts entry %q must be a bare host", ErrConfig, h)
+		}
+		a.allowedHosts[h] = true
+	}
+
+	var publicURL *url.URL
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+			return nil, fmt.Errorf("%w: PublicURL must be an absolute http(s) URL", ErrConfig)
+		}
+		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("%w: PublicURL must be https (http only on loopback hosts)", ErrConfig)
+		}
+		publicURL = u
+		a.publicOrigin = u.Scheme + "://" + u.Host
+	}
+
+	if cfg.Sessions == nil {
+		m, err := session.New(session.Config{Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("%w: default sessions: %v", ErrConfig, err)
+		}
+		cfg.Sessions = m
+	}
+	a.sessions = cfg.Sessions
+	sm := a.sessions.Sessions()
+	if sm == nil {
+		return nil, fmt.Errorf("%w: Sessions has no scs manager", ErrConfig)
+	}
+	if !sm.Cookie.Secure {
+		if !cfg.DevMode {
+			return nil, fmt.Errorf("%w: the session cookie is not Secure (set DevMode for plain-http localhost development)", ErrConfig)
+		}
+		if publicURL == nil || publicURL.Scheme != "http" || !isLoopback(publicURL.Hostname()) {
+			return nil, fmt.Errorf("%w: DevMode requires PublicURL to be http on a loopback host", ErrConfig)
+		}
+		if strings.HasPrefix(sm.Cookie.Name, "__Host-") || strings.HasPrefix(sm.Cookie.Name, "__Secure-") {
+			return nil, fmt.Errorf("%w: cookie name %q requires the Secure flag; rename it for DevMode", ErrConfig, sm.Cookie.Name)
+		}
+	}
+
+	if cfg.DefaultReturnTo == "" {
+		cfg.DefaultReturnTo = DefaultReturnTo
+	}
+	a.cfg = cfg // validReturnTo reads a.cfg and a.allowedHosts
+	if v, ok := a.validReturnTo(cfg.DefaultReturnTo); !ok || v != cfg.DefaultReturnTo {
+		return nil, fmt.Errorf("%w: DefaultReturnTo %q is not a valid return path", ErrConfig, cfg.DefaultReturnTo)
+	}
+
+	a.transport = cfg.UpstreamTransport
+	if a.transport == nil {
+		a.transport = provider.NewHTTPClient().Transport
+	}
+	if cfg.Scopes != nil {
+		cp := make(map[string][]string, len(cfg.Scopes))
+		for k, v := range cfg.Scopes {
+			cp[k] = slices.Clone(v)
+		}
+		a.cfg.Scopes = cp
+	}
+	a.cfg.Implicit = slices.Clone(cfg.Implicit)
+	a.cfg.AllowedReturnHosts = slices.Clone(cfg.AllowedReturnHosts)
+	a.cfg.Providers = slices.Clone(cfg.Providers)
+	return a, nil
+}
+
+// Sessions returns the session manager Auth uses.
+func (a *Auth) Sessions() *session.Manager { return a.sessions }
+
+// BasePath returns the absolute path the auth routes are served under.
+func (a *Auth) BasePath() string { return a.base }
+
+// Close waits for background upstream revocations started by logouts to
+// finish (each is bounded by Config.RevokeTimeout). Call it at shutdown.
+func (a *Auth) Close() error {
+	a.revokes.Wait()
+	return nil
+}
+
+// LoginURL is the path that starts a login: the chooser page when provider
+// is empty, else that provider's login. returnTo is validated when the link
+// is followed.
+func (a *Auth) LoginURL(providerName, returnTo string) string {
+	p := a.base + "/login"
+	if providerName != "" {
+		p = a.base + "/" + url.PathEscape(providerName) + "/login"
+	}
+	if returnTo != "" {
+		p += "?return_to=" + url.QueryEscape(returnTo)
+	}
+	return p
+}
+
+// Wrap loads and saves the session around h (the session manager's
+// LoadAndSave, which fails closed with 503 when the store is down). Wrap
+// the whole stack once:
+//
+//	http.ListenAndServe(addr, auth.Wrap(mux))
+//
+// Handler, Require, Optional and RequireScopes detect a Wrap around them and
+// otherwise load the session themselves, so forgetting Wrap costs an extra
+// store read, never correctness. Do not wrap with the scs manager's own
+// LoadAndSave in addition.
+func (a *Auth) Wrap(h http.Handler) http.Handler {
+	marked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadedKey, a)))
+	})
+	return a.sessions.LoadAndSave(marked)
+}
+
+// ensureLoaded runs h inside Wrap unless a Wrap of this Auth is already
+// around the request.
+func (a *Auth) ensureLoaded(h http.Handler) http.Handler {
+	wrapped := a.Wrap(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(loadedKey) == a {
+			h.ServeHTTP(w, r)
+			return
+		}
+		wrapped.ServeHTTP(w, r)
+	})
+}
+
+func (a *Auth) now() time.Time { return a.cfg.Now() }
+
+func (a *Auth) emit(ctx context.Context, e Event) {
+	if e.Time.IsZero() {
+		e.Time = a.now()
+	}
+	var hook func(context.Context, Event)
+	switch e.Type {
+	case EventLogin:
+		hook = a.cfg.OnLogin
+	case EventRefresh:
+		hook = a.cfg.OnRefresh
+	case EventLogout:
+		hook = a.cfg.OnLogout
+	case EventError:
+		hook = a.cfg.OnError
+	}
+	if hook != nil {
+		hook(ctx, e)
+	}
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,315 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/provider"
+	"github.com/gatehouse-auth/gatehouse/session"
+)
+
+// ctxKey is the unexported context key type; each value has its own
+// pointer key so keys never collide with other packages'.
+type ctxKey struct{ name string }
+
+func (k *ctxKey) String() string { return "gatehouse context value " + k.name }
+
+var (
+	identityKey = &ctxKey{"identity"}
+	loginKey    = &ctxKey{"login"}
+	scopesKey   = &ctxKey{"scopes"}
+	loadedKey   = &ctxKey{"session loaded"}
+)
+
+// IdentityFrom returns the identity Require or Optional put into ctx, and
+// whether there was one. The returned value is a copy.
+func IdentityFrom(ctx context.Context) (*provider.Identity, bool) {
+	id, ok := ctx.Value(identityKey).(*provider.Identity)
+	if !ok || id == nil {
+		return nil, false
+	}
+	cp := *id
+	return &cp, true
+}
+
+// LoginFrom returns the session login behind the request (for cookie and
+// bearer requests alike). It carries the upstream token set: keep it
+// server-side.
+func LoginFrom(ctx context.Context) (*session.Login, bool) {
+	l, ok := ctx.Value(loginKey).(*session.Login)
+	return l, ok && l != nil
+}
+
+// ScopesFrom returns the scopes granted to the request: the upstream
+// token's granted scopes for cookie sessions, the JWT's "scope" claim for
+// bearer requests.
+func ScopesFrom(ctx context.Context) ([]string, bool) {
+	s, ok := ctx.Value(scopesKey).([]string)
+	return slices.Clone(s), ok
+}
+
+// WithIdentity returns ctx carrying id and scopes as IdentityFrom and
+// ScopesFrom read them, for tests of handlers behind Require (see package
+// authtest). It does not create a session.
+func WithIdentity(ctx context.Context, id provider.Identity, scopes ...string) context.Context {
+	ctx = context.WithValue(ctx, identityKey, &id)
+	return context.WithValue(ctx, scopesKey, slices.Clone(scopes))
+}
+
+// Sentinel outcomes of authenticate.
+var (
+	errAnonymous     = errors.New("middleware: not logged in")
+	errInvalidBearer = errors.New("middleware: invalid bearer token")
+)
+
+// authenticate resolves the request's login: a bearer JWT (when Config.JWT
+// is set and the request carries "Authorization: Bearer"), else the cookie
+// session. On success it returns the request with identity, login and
+// scopes in its context.
+func (a *Auth) authenticate(r *http.Request) (*http.Request, error) {
+	ctx := r.Context()
+	var fromJWT []string
+	bearer := false
+	if a.cfg.JWT != nil {
+		if authz := r.Header.Get("Authorization"); len(authz) > 7 && strings.EqualFold(authz[:7], "bearer ") {
+			bearer = true
+			claims, err := a.cfg.JWT.Verify(authz)
+			if err != nil {
+				return nil, errInvalidBearer
+			}
+			sctx, err := a.sessions.LoadByLoginID(ctx, claims.SessionID)
+			if err != nil {
+				if errors.Is(err, session.ErrNotLoggedIn) || errors.Is(err, session.ErrReauthRequired) {
+					return nil, errInvalidBearer
+				}
+				return nil, err
+			}
+			ctx = sctx
+			fromJWT = provider.SplitScopes(claims.Scope)
+			login, err := a.sessions.CurrentLogin(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if login == nil || login.ID != claims.SessionID || login.Identity.Subject != claims.Subject || login.Provider != claims.Provider {
+				return nil, errInvalidBearer
+			}
+		}
+	}
+	login, err := a.sessions.CurrentLogin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if login == nil {
+		if bearer {
+			return nil, errInvalidBearer
+		}
+		return nil, errAnonymous
+	}
+	p, ok := a.providers[login.Provider]
+	if !ok {
+		return nil, errAnonymous
+	}
+	tok, err := a.sessions.Token(ctx, p)
+	if err != nil {
+		if errors.Is(err, session.ErrNotLoggedIn) {
+			if bearer {
+				return nil, errInvalidBearer
+			}
+			return nil, errAnonymous
+		}
+		if errors.Is(err, session.ErrReauthRequired) {
+			a.emit(ctx, Event{Type: EventError, Provider: login.Provider, Subject: login.Identity.Subject, Code: "reauth_required", Err: err})
+			if bearer {
+				return nil, errInvalidBearer
+			}
+		}
+		return nil, err
+	}
+	if login.Token != nil && tok != nil && tok.AccessToken != login.Token.AccessToken {
+		a.logInfo(ctx, "gatehouse: token refreshed", attrEvent("refresh"), attrProvider(login.Provider))
+		a.emit(ctx, Event{Type: EventRefresh, Provider: login.Provider, Subject: login.Identity.Subject})
+		cp := *login
+		cp.Token = tok
+		login = &cp
+	}
+	scopes := fromJWT
+	if !bearer && tok != nil {
+		scopes = slices.Clone(tok.Scopes)
+	}
+	id := login.Identity
+	ctx = context.WithValue(ctx, identityKey, &id)
+	ctx = context.WithValue(ctx, loginKey, login)
+	ctx = context.WithValue(ctx, scopesKey, scopes)
+	return r.WithContext(ctx), nil
+}
+
+// Require lets only logged-in requests through to next: a cookie session,
+// or (with Config.JWT) a bearer JWT whose session still exists. Browsers
+// and API clients are told apart by Accept, Authorization and
+// X-Requested-With. Outcomes:
+//
+//   - not logged in: browsers get 302 to the login (the single redirect
+//     provider's, else the chooser) with return_to; API clients get 401
+//     JSON with WWW-Authenticate: Bearer;
+//   - bad or revoked bearer JWT: 401 with error="invalid_token";
+//   - the upstream refresh failed with invalid_grant: the login is ended,
+//     then as not logged in;
+//   - upstream outage after the token expired: 503 with Retry-After (the
+//     session is kept; while the token is valid requests are served);
+//   - session store failure: 503, never an anonymous pass-through.
+//
+// The upstream token is refreshed when it expires within the session
+// manager's leeway, once per session however many requests arrive.
+func (a *Auth) Require(next http.Handler) http.Handler {
+	return a.ensureLoaded(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2, err := a.authenticate(r)
+		if err != nil {
+			a.deny(w, r, err)
+			return
+		}
+		noStore(w)
+		next.ServeHTTP(w, r2)
+	}))
+}
+
+// Optional puts the identity into the context when the request is logged
+// in and lets every request through. A bad bearer JWT still gets 401 and a
+// session store failure still gets 503 (fail closed).
+func (a *Auth) Optional(next http.Handler) http.Handler {
+	return a.ensureLoaded(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2, err := a.authenticate(r)
+		switch {
+		case err == nil:
+			noStore(w)
+			next.ServeHTTP(w, r2)
+		case errors.Is(err, errAnonymous), errors.Is(err, session.ErrReauthRequired):
+			next.ServeHTTP(w, r)
+		default:
+			a.deny(w, r, err)
+		}
+	}))
+}
+
+// RequireScopes is Require plus a check that every one of scopes was
+// granted. A missing scope gives 403 with a link that logs in again asking
+// the provider for the extra scopes (the link names a server-side scope
+// set, so clients cannot ask for arbitrary scopes).
+func (a *Auth) RequireScopes(scopes ...string) func(http.Handler) http.Handler {
+	want := slices.Clone(scopes)
+	id := a.registerScopes(want)
+	return func(next http.Handler) http.Handler {
+		return a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			granted, _ := ScopesFrom(r.Context())
+			for _, s := range want {
+				if !slices.Contains(granted, s) {
+					login, _ := LoginFrom(r.Context())
+					link := ""
+					name := ""
+					if login != nil {
+						name = login.Provider
+						if _, ok := a.providers[name].(provider.RedirectProvider); ok {
+							link = a.LoginURL(name, a.returnTo(r.URL.RequestURI())) + "&scopes=" + id
+							if !strings.Contains(link, "?") {
+								link = strings.Replace(link, "&", "?", 1)
+							}
+						}
+					}
+					if link != "" && wantsJSON(r) {
+						w.Header().Set("Link", "<"+link+`>; rel="login"`)
+					}
+					w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="insufficient_scope", scope="`+strings.Join(want, " ")+`"`)
+					a.fail(w, r, failure{status: http.StatusForbidden, code: "insufficient_scope", provider: name, retry: link,
+						title: "More permissions needed", message: "This page needs permissions you have not granted yet: " + strings.Join(want, ", ") + "."})
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		}))
+	}
+}
+
+func (a *Auth) registerScopes(scopes []string) string {
+	sorted := slices.Clone(scopes)
+	slices.Sort(sorted)
+	a.scopeMu.Lock()
+	defer a.scopeMu.Unlock()
+	for id, s := range a.scopeSets {
+		if slices.Equal(s, sorted) {
+			return id
+		}
+	}
+	id := "s" + strconv.Itoa(len(a.scopeSets)+1)
+	a.scopeSets[id] = sorted
+	return id
+}
+
+func (a *Auth) scopeSet(id string) ([]string, bool) {
+	a.scopeMu.RLock()
+	defer a.scopeMu.RUnlock()
+	s, ok := a.scopeSets[id]
+	return s, ok
+}
+
+// scopesWithExtra is the scope list of a login that asks for more: the
+// configured scopes (else those already granted) plus extra.
+func (a *Auth) scopesWithExtra(ctx context.Context, name string, extra []string) []string {
+	base, ok := a.cfg.Scopes[name]
+	if !ok {
+		if login, err := a.sessions.CurrentLogin(ctx); err == nil && login != nil && login.Provider == name && login.Token != nil {
+			base = login.Token.Scopes
+		}
+	}
+	out := slices.Clone(base)
+	for _, s := range extra {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// deny answers an authenticate failure.
+func (a *Auth) deny(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, errInvalidBearer):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="invalid_token"`)
+		a.fail(w, r, failure{status: http.StatusUnauthorized, code: "invalid_token", message: "The access token is invalid or expired.", err: err})
+	case errors.Is(err, errAnonymous), errors.Is(err, session.ErrReauthRequired):
+		if wantsJSON(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+			a.fail(w, r, failure{status: http.StatusUnauthorized, code: "unauthorized", message: "Sign in to continue."})
+			return
+		}
+		noStore(w)
+		w.Header().Set("Location", a.loginRedirect(r))
+		w.WriteHeader(http.StatusFound)
+	case errors.Is(err, provider.ErrUnavailable):
+		a.fail(w, r, failure{status: http.StatusServiceUnavailable, code: "provider_unavailable", retryAfter: provider.RetryAfter(err),
+			message: "The sign-in provider is not reachable right now. Please try again in a moment.", err: err, retry: r.URL.RequestURI()})
+	default:
+		a.fail(w, r, failure{status: http.StatusServiceUnavailable, code: "session_unavailable",
+			message: "Sign-in is temporarily unavailable. Please try again in a moment.", err: err})
+	}
+}
+
+// loginRedirect is where a browser without a login goes: the single
+// redirect provider's login, else the chooser, with the current path as
+// return_to (validated; an invalid one is dropped).
+func (a *Auth) loginRedirect(r *http.Request) string {
+	ret := ""
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if v, ok := a.validReturnTo(r.URL.RequestURI()); ok {
+			ret = v
+		}
+	}
+	if len(a.order) == 1 {
+		if _, ok := a.providers[a.order[0]].(provider.RedirectProvider); ok {
+			return a.LoginURL(a.order[0], ret)
+		}
+	}
+	return a.LoginURL("", ret)
+}

@@ -571,7 +571,7 @@ func cases() []testCase {
 				t.Fatal(res.body)
 			}
 			e.alpha.ClearFailures()
-			e.clk.Advance(2 * time.Minute) // past the session's refresh back-off
+			e.clk.Advance(2 * time.Minute)               // past the session's refresh back-off
 			status(t, b.get(PathPrivate), http.StatusOK) // the session was kept
 		}},
 		{name: "session store down: 503, never anonymous", opts: options{failStore: true}, run: func(t *testing.T, e *env) {

@@ -297,7 +297,9 @@ type response struct {
 	body string
 }
 
-func (b *browser) get(target string, hdr ...string) *response { return b.do(http.MethodGet, target, "", "", hdr...) }
+func (b *browser) get(target string, hdr ...string) *response {
+	return b.do(http.MethodGet, target, "", "", hdr...)
+}
 
 func (b *browser) postForm(target string, form url.Values, hdr ...string) *response {
 	return b.do(http.MethodPost, target, "application/x-www-form-urlencoded", form.Encode(), hdr...)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -76,6 +77,15 @@ type Key struct {
 // String returns the key's ID and type, never its material.
 func (k Key) String() string {
 	return fmt.Sprintf("jwtauth.Key{ID: %q, Private: %T}", k.ID, k.Private)
+}
+
+// GoString is String, so %#v does not print key material either.
+func (k Key) GoString() string { return k.String() }
+
+// LogValue implements slog.LogValuer: the key's ID and type, never its
+// material.
+func (k Key) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("kid", k.ID), slog.String("type", fmt.Sprintf("%T", k.Private)))
 }
 
 // GenerateKey returns a fresh random key for alg with a random 128-bit kid.

@@ -1,11 +1,13 @@
 package jwtauth
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/rsa"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +15,6 @@ import (
 
 func TestNewRefusesBadConfig(t *testing.T) {
 	t.Parallel()
-	rsaKey, err := rsa.GenerateKey(randReader{}, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
 	badEd := append(ed25519.PrivateKey(nil), edPriv...)
 	badEd[40] ^= 1 // public half no longer matches the seed
 	badEC := &ecdsa.PrivateKey{PublicKey: ecPriv2.PublicKey, D: ecPriv.D}
@@ -56,7 +54,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			c.Keys = []Key{{ID: "k", Private: ecPriv}}
 		}, expectErr: "ed25519.PrivateKey"},
 		{name: "RSA key for EdDSA", whenConfig: func(c *Config) {
-			c.Keys = []Key{{ID: "k", Private: rsaKey}}
+			c.Keys = []Key{{ID: "k", Private: rsaKey()}}
 		}, expectErr: "ed25519.PrivateKey"},
 		{name: "Ed25519 public key instead of private", whenConfig: func(c *Config) {
 			c.Keys = []Key{{ID: "k", Private: edPriv.Public()}}
@@ -208,5 +206,25 @@ func TestGenerateKey(t *testing.T) {
 	k := Key{ID: "k", Private: hsKey}
 	if strings.Contains(k.String(), string(hsKey[:8])) {
 		t.Errorf("Key.String() = %q leaks material", k.String())
+	}
+}
+
+// TestKeyRedacted: logging or printing a Key never shows its material.
+func TestKeyRedacted(t *testing.T) {
+	t.Parallel()
+	for _, k := range []Key{{ID: "ed", Private: edPriv}, {ID: "hs", Private: hsKey}, {ID: "ec", Private: ecPriv}} {
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("key", "key", k)
+		for name, out := range map[string]string{"slog": buf.String(), "String": k.String(), "%v": fmt.Sprintf("%v", k), "%#v": fmt.Sprintf("%#v", k),
+			"%+v config": fmt.Sprintf("%+v", Config{Keys: []Key{k}})} {
+			if !strings.Contains(out, k.ID) {
+				t.Errorf("%s: %s output %q lacks the kid", k.ID, name, out)
+			}
+			for _, secret := range []string{b64(edPriv.Seed()), b64(hsKey), string(hsKey[:16]), ecPriv.D.String(), b64(ecPriv.D.Bytes())} {
+				if strings.Contains(out, secret) {
+					t.Errorf("%s: %s output leaks key material", k.ID, name)
+				}
+			}
+		}
 	}
 }

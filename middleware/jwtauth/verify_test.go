@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -127,6 +128,9 @@ func TestVerifyEdDSA(t *testing.T) {
 			idTok := with(with(C, "nonce", "n"), "aud", testAud)
 			return craft(t, ed, edPriv, with(H, "typ", "JWT"), idTok)
 		}, expectReason: "wrong typ header"},
+		{name: "upstream RS256 ID token with our kid", givenToken: func(t *testing.T) string {
+			return craft(t, jwt.SigningMethodRS256, rsaKey(), with(with(H, "alg", "RS256"), "typ", "JWT"), with(C, "nonce", "n"))
+		}, expectReason: "bad signature or algorithm"},
 		{name: "typ application/jwt", givenToken: func(t *testing.T) string { return craft(t, ed, edPriv, with(H, "typ", "application/jwt"), C) }, expectReason: "wrong typ header"},
 		{name: "crit header", givenToken: func(t *testing.T) string {
 			return craft(t, ed, edPriv, with(with(H, "crit", []string{"exp"}), "exp", 1), C)
@@ -388,6 +392,13 @@ func TestVerifyNeverFetches(t *testing.T) {
 	tok := craft(t, jwt.SigningMethodEdDSA, edPriv, with(header(EdDSA), "jku", srv.URL), claims())
 	if _, err := a.Verify(tok); err != nil {
 		t.Errorf("our token with a jku header: %v (%s)", err, reasonOf(err))
+	}
+	// Checklist 54: a flood of unknown kids triggers no key fetch at all.
+	for i := range 1000 {
+		h := with(with(header(EdDSA), "kid", fmt.Sprintf("kid-%d", i)), "jku", srv.URL)
+		if _, err := a.Verify(craft(t, jwt.SigningMethodEdDSA, edPriv, h, claims())); reasonOf(err) != "unknown kid" {
+			t.Fatalf("unknown kid %d: err = %v (%s)", i, err, reasonOf(err))
+		}
 	}
 	if n := hits.Load(); n != 0 {
 		t.Fatalf("%d outbound requests, want 0", n)

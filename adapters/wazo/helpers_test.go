@@ -18,24 +18,8 @@ const (
 	testClient   = "gatehouse-test"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 5, 5, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newClock() *wazotest.Clock {
+	return wazotest.NewClock(time.Date(2026, 5, 5, 10, 0, 0, 0, time.UTC))
 }
 
 // sent is one outbound request as the adapter sent it.
@@ -84,7 +68,7 @@ type env struct {
 	srv   *wazotest.Server
 	p     *wazo.Provider
 	rec   *recorder
-	clock *clock
+	clock *wazotest.Clock
 }
 
 // newEnv starts a fake with one user and returns an adapter for it.

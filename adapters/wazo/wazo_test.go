@@ -466,3 +466,23 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+func TestRevokeRefreshTokenAfterAccessTokenExpired(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, wazotest.Config{}, func(c *wazo.Config) { c.RevokeRefreshToken = true })
+	tok := login(t, e)
+	e.clock.Advance(2 * time.Hour) // the access token died before logout
+	if err := e.p.Revoke(context.Background(), tok); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	u, _ := e.srv.User(testUser)
+	if n := e.srv.RefreshTokens(u.UUID); n != 0 {
+		t.Errorf("refresh tokens left: %d", n)
+	}
+	if n := e.srv.Sessions(u.UUID); n != 0 {
+		t.Errorf("sessions left (the access token minted to delete the refresh token must be revoked too): %d", n)
+	}
+	if _, err := e.p.Refresh(context.Background(), tok); !errors.Is(err, provider.ErrInvalidGrant) {
+		t.Errorf("refresh after logout: %v, want ErrInvalidGrant", err)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/adapters/oauth2/oauth2test"
 )
 
 var uuidRE = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
@@ -17,17 +19,15 @@ var uuidRE = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[
 func (s *Server) pathToken(w http.ResponseWriter, r *http.Request) (string, bool) {
 	tok := r.PathValue("token")
 	if !uuidRE.MatchString(tok) {
-		oauthJSON404(w)
+		notFound(w)
 		return "", false
 	}
 	return strings.ToLower(tok), true
 }
 
-func oauthJSON404(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusNotFound)
-	b, _ := json.Marshal(map[string]string{"message": notFoundURL})
-	_, _ = w.Write(b)
+// notFound is the framework's 404 for an unrouted URL.
+func notFound(w http.ResponseWriter) {
+	oauth2test.WriteJSON(w, http.StatusNotFound, map[string]string{"message": notFoundURL})
 }
 
 // handleValidate is GET and HEAD {base}/token/{token}: 404 for unknown,
@@ -110,7 +110,7 @@ func (s *Server) handleScopesCheck(w http.ResponseWriter, r *http.Request) {
 	for _, sc := range body.Scopes {
 		out[sc] = aclAllows(at.user.ACL, sc, at.user.UUID, at.session)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"scopes": out})
+	oauth2test.WriteJSON(w, http.StatusOK, map[string]any{"scopes": out})
 }
 
 // authToken authenticates X-Auth-Token for a resource endpoint needing
@@ -216,7 +216,7 @@ func (s *Server) handleUserTokens(w http.ResponseWriter, r *http.Request) {
 			"metadata":    map[string]any{},
 		})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "filtered": filtered, "items": items})
+	oauth2test.WriteJSON(w, http.StatusOK, map[string]any{"total": total, "filtered": filtered, "items": items})
 }
 
 // handleDeleteUserToken is DELETE {base}/users/me/tokens/{client_id}: 204.
@@ -244,17 +244,6 @@ func (s *Server) handleDeleteUserToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "wazotest: cannot encode reply", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
 }
 
 // aclAllows reports whether acl grants access, as xivo's AccessCheck does:

@@ -95,6 +95,13 @@ const (
 // Failure is a fault to inject with Server.Fail (the generic engine's).
 type Failure = oauth2test.Failure
 
+// Clock is a manual clock for Config.Now (the generic engine's); give its
+// Now to the code under test too, so both sides agree on the time.
+type Clock = oauth2test.Clock
+
+// NewClock returns a Clock set to t.
+func NewClock(t time.Time) *Clock { return oauth2test.NewClock(t) }
+
 // Request is a recorded request (the generic engine's): method, URL and a
 // copy of the headers.
 type Request = oauth2test.Request

@@ -7,26 +7,13 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func newTestServer(t *testing.T, cfg Config) (*Server, *testClock) {
+func newTestServer(t *testing.T, cfg Config) (*Server, *Clock) {
 	t.Helper()
-	c := &testClock{t: time.Date(2026, 5, 5, 10, 0, 0, 0, time.UTC)}
+	c := NewClock(time.Date(2026, 5, 5, 10, 0, 0, 0, time.UTC))
 	if cfg.Now == nil {
 		cfg.Now = c.Now
 	}
@@ -158,7 +145,7 @@ func TestTokenReplyFieldsAndTimeFormats(t *testing.T) {
 	if !uuidRE.MatchString(d["token"].(string)) || !uuidRE.MatchString(d["session_uuid"].(string)) {
 		t.Error("token or session is not a UUID")
 	}
-	clock.Set(time.Date(2026, 5, 5, 10, 0, 0, 123456789, time.UTC))
+	clock.Advance(123456789)
 	d = data(do(t, s, "POST", "/token", alice, `{}`, nil))
 	if d["issued_at"] != "2026-05-05T05:00:00.123456" || d["utc_expires_at"] != "2026-05-05T12:00:00.123456" {
 		t.Errorf("fractions: %v %v", d["issued_at"], d["utc_expires_at"])
@@ -278,7 +265,7 @@ func TestValidateRevokeAndRouting(t *testing.T) {
 		t.Errorf("after delete: %d", r.status)
 	}
 	tok = data(do(t, s, "POST", "/token", alice, `{"expiration":10}`, nil))["token"].(string)
-	clock.Set(clock.Now().Add(10 * time.Second))
+	clock.Advance(10 * time.Second)
 	if r := do(t, s, "GET", "/token/"+tok, "", "", nil); r.status != 404 {
 		t.Errorf("expired: %d", r.status)
 	}

@@ -34,6 +34,37 @@ func newFake(t *testing.T, cfg whisktest.Config) *whisktest.Server {
 	return s
 }
 
+// wantError checks that err is a *provider.Error of kind with code, and
+// returns it.
+func wantError(t *testing.T, err, kind error, code string) *provider.Error {
+	t.Helper()
+	var pe *provider.Error
+	if !errors.Is(err, kind) || !errors.As(err, &pe) || pe.Code != code {
+		t.Errorf("err = %v, want %v with code %q", err, kind, code)
+		return &provider.Error{}
+	}
+	return pe
+}
+
+// loggedIn is a default fake, an adapter for it and a token from a code
+// flow.
+func loggedIn(t *testing.T) (*whisktest.Server, *whisk.Adapter, *provider.Token) {
+	t.Helper()
+	s := newFake(t, whisktest.Config{})
+	a := mustNew(t, adapterConfig(s))
+	return s, a, login(t, s, a, provider.AuthRequest{})
+}
+
+// offlineFake is a default fake and an adapter for it that asks for
+// offline_access.
+func offlineFake(t *testing.T) (*whisktest.Server, *whisk.Adapter) {
+	t.Helper()
+	s := newFake(t, whisktest.Config{})
+	cfg := adapterConfig(s)
+	cfg.Offline = true
+	return s, mustNew(t, cfg)
+}
+
 // adapterConfig points an adapter at s.
 func adapterConfig(s *whisktest.Server) whisk.Config {
 	return whisk.Config{
@@ -140,10 +171,7 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 
 func TestRefreshFlow(t *testing.T) {
 	t.Parallel()
-	s := newFake(t, whisktest.Config{})
-	cfg := adapterConfig(s)
-	cfg.Offline = true
-	a := mustNew(t, cfg)
+	s, a := offlineFake(t)
 	tok := login(t, s, a, provider.AuthRequest{})
 	fresh, err := a.Refresh(context.Background(), tok)
 	if err != nil {
@@ -182,24 +210,19 @@ func TestExpiredAccessToken(t *testing.T) {
 		t.Error("token still valid by its own expiry")
 	}
 	_, err := a.Identity(context.Background(), tok)
-	var pe *provider.Error
-	if !errors.Is(err, provider.ErrUnauthorized) || !errors.As(err, &pe) || pe.Code != whisk.CodeTokenExpired {
-		t.Errorf("err = %v", err)
-	}
+	wantError(t, err, provider.ErrUnauthorized, whisk.CodeTokenExpired)
 }
 
 func TestAPIRequest(t *testing.T) {
 	t.Parallel()
-	s := newFake(t, whisktest.Config{})
-	a := mustNew(t, adapterConfig(s))
-	tok := login(t, s, a, provider.AuthRequest{})
+	_, a, tok := loggedIn(t)
 	resp, err := a.APIRequest(context.Background(), "user/v2/me", tok, nil, 0)
 	if err != nil || !strings.Contains(string(resp.Body), `"user"`) {
 		t.Fatalf("APIRequest: %v", err)
 	}
 	_, err = a.APIRequest(context.Background(), "/user/v2/me", &provider.Token{AccessToken: "bogus"}, nil, 0)
-	var pe *provider.Error
-	if !errors.Is(err, provider.ErrUnauthorized) || !errors.As(err, &pe) || pe.Code != whisk.CodeTokenNotFound || pe.Op != "api" {
+	pe := wantError(t, err, provider.ErrUnauthorized, whisk.CodeTokenNotFound)
+	if pe.Op != "api" {
 		t.Errorf("bad token: %v", err)
 	}
 }
@@ -256,10 +279,7 @@ func TestQuirk2_ScopeArrayOrString(t *testing.T) {
 // urlencoded body.
 func TestQuirk3_SecretInBodyNeverURL(t *testing.T) {
 	t.Parallel()
-	s := newFake(t, whisktest.Config{})
-	cfg := adapterConfig(s)
-	cfg.Offline = true
-	a := mustNew(t, cfg)
+	s, a := offlineFake(t)
 	tok := login(t, s, a, provider.AuthRequest{})
 	if _, err := a.Refresh(context.Background(), tok); err != nil {
 		t.Fatal(err)
@@ -299,9 +319,7 @@ func TestQuirk3_SecretInBodyNeverURL(t *testing.T) {
 // Token scheme (and /user/v2/me refuses them).
 func TestQuirk4_BearerForUserTokensTokenForServerTokens(t *testing.T) {
 	t.Parallel()
-	s := newFake(t, whisktest.Config{})
-	a := mustNew(t, adapterConfig(s))
-	tok := login(t, s, a, provider.AuthRequest{})
+	s, a, tok := loggedIn(t)
 	r, _ := http.NewRequest(http.MethodGet, s.URL+"/recipe/v2/search", nil)
 	a.SetCredential(r, tok)
 	if r.Header.Get("Authorization") != "Bearer "+tok.AccessToken {
@@ -318,8 +336,8 @@ func TestQuirk4_BearerForUserTokensTokenForServerTokens(t *testing.T) {
 		t.Errorf("odd token type leaked into the header: %q", r.Header.Get("Authorization"))
 	}
 	_, err := a.Identity(context.Background(), server)
-	var pe *provider.Error
-	if !errors.Is(err, provider.ErrRejected) || !errors.As(err, &pe) || pe.StatusCode != 403 || pe.Code != whisk.CodeForbidden {
+	pe := wantError(t, err, provider.ErrRejected, whisk.CodeForbidden)
+	if pe.StatusCode != 403 {
 		t.Errorf("server token on /me: %v", err)
 	}
 }
@@ -328,10 +346,7 @@ func TestQuirk4_BearerForUserTokensTokenForServerTokens(t *testing.T) {
 // adapter returns a whole new set and never retries with the old one.
 func TestQuirk5_RefreshKillsOldAccessToken(t *testing.T) {
 	t.Parallel()
-	s := newFake(t, whisktest.Config{})
-	cfg := adapterConfig(s)
-	cfg.Offline = true
-	a := mustNew(t, cfg)
+	s, a := offlineFake(t)
 	old := login(t, s, a, provider.AuthRequest{})
 	before := old.Clone()
 
@@ -347,10 +362,7 @@ func TestQuirk5_RefreshKillsOldAccessToken(t *testing.T) {
 	}
 	s.ResetCalls()
 	_, err = a.Identity(context.Background(), old)
-	var pe *provider.Error
-	if !errors.Is(err, provider.ErrUnauthorized) || !errors.As(err, &pe) || pe.Code != whisk.CodeTokenNotFound {
-		t.Errorf("old access token after refresh: %v", err)
-	}
+	wantError(t, err, provider.ErrUnauthorized, whisk.CodeTokenNotFound)
 	if n := s.Calls(whisktest.EndpointMe); n != 1 {
 		t.Errorf("/me calls with the dead token = %d, want exactly 1 (no retry)", n)
 	}
@@ -433,10 +445,7 @@ func TestQuirk6_UserWrapperAndUnsetValues(t *testing.T) {
 // Quirk 7: error bodies use "code", not the OAuth "error" field.
 func TestQuirk7_ErrorBodiesUseCode(t *testing.T) {
 	t.Parallel()
-	s := newFake(t, whisktest.Config{})
-	cfg := adapterConfig(s)
-	cfg.Offline = true
-	a := mustNew(t, cfg)
+	s, a := offlineFake(t)
 	tok := login(t, s, a, provider.AuthRequest{})
 	cases := []struct {
 		status   int
@@ -452,10 +461,7 @@ func TestQuirk7_ErrorBodiesUseCode(t *testing.T) {
 	for _, tc := range cases {
 		s.Fail(whisktest.EndpointMe, whisktest.ErrorFailure(tc.status, tc.code))
 		_, err := a.Identity(context.Background(), tok)
-		var pe *provider.Error
-		if !errors.Is(err, tc.wantKind) || !errors.As(err, &pe) || pe.Code != tc.code {
-			t.Errorf("/me %d %s: %v", tc.status, tc.code, err)
-		}
+		wantError(t, err, tc.wantKind, tc.code)
 	}
 	// The same codes at the token endpoint: a dead grant.
 	s.Fail(whisktest.EndpointRefresh, whisktest.ErrorFailure(401, "auth.tokenNotFound"))

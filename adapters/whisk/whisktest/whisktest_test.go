@@ -40,11 +40,8 @@ func authorizeURL(s *whisktest.Server, extra url.Values) string {
 func code(t *testing.T, s *whisktest.Server, extra url.Values) string {
 	t.Helper()
 	c, state, err := s.AuthorizeCode(context.Background(), authorizeURL(s, extra))
-	if err != nil {
-		t.Fatalf("authorize: %v", err)
-	}
-	if state != "st" {
-		t.Fatalf("state = %q", state)
+	if err != nil || state != "st" {
+		t.Fatalf("authorize: state %q, error %v", state, err)
 	}
 	return c
 }

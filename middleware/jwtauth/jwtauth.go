@@ -322,8 +322,14 @@ func checkKeyID(id string) error {
 const selfTest = "gatehouse.jwtauth.selftest"
 
 // checkKey validates k for alg and returns a private copy of the signing
-// key, the verification key (pre-boxed) and its public JWK.
+// key, the verification key (pre-boxed) and its public JWK. A key so broken
+// that the crypto packages panic on it is reported as an error.
 func checkKey(alg Algorithm, method jwt.SigningMethod, k Key) (priv, pub any, jwk map[string]string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			priv, pub, jwk, err = nil, nil, nil, errors.New("malformed key")
+		}
+	}()
 	switch alg {
 	case EdDSA:
 		p, ok := k.Private.(ed25519.PrivateKey)
@@ -351,9 +357,23 @@ func checkKey(alg Algorithm, method jwt.SigningMethod, k Key) (priv, pub any, jw
 		if p.Curve != elliptic.P256() {
 			return nil, nil, nil, errors.New("ES256 needs a P-256 key")
 		}
-		if _, err := p.ECDH(); err != nil {
+		if p.D == nil || p.X == nil || p.Y == nil {
+			return nil, nil, nil, errors.New("incomplete P-256 key")
+		}
+		// Rebuild the key from its scalar: this validates the scalar,
+		// gives us a private copy, and lets us check the public half.
+		rawPriv, err := p.Bytes()
+		if err != nil {
 			return nil, nil, nil, fmt.Errorf("invalid P-256 private key: %v", err)
 		}
+		canon, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), rawPriv)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("invalid P-256 private key: %v", err)
+		}
+		if !canon.PublicKey.Equal(&p.PublicKey) {
+			return nil, nil, nil, errors.New("P-256 key's public half does not match its private scalar")
+		}
+		p = canon
 		ecdhPub, err := p.PublicKey.ECDH()
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("invalid P-256 public key: %v", err)

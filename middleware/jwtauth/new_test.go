@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,24 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		}, expectErr: "P-256"},
 		{name: "ES256 key with a mismatched public half", whenConfig: func(c *Config) {
 			c.Algorithm, c.Keys = ES256, []Key{{ID: "k", Private: badEC}}
-		}, expectErr: "self-test"},
+		}, expectErr: "does not match"},
+		{name: "ES256 key without a scalar", whenConfig: func(c *Config) {
+			c.Algorithm, c.Keys = ES256, []Key{{ID: "k", Private: &ecdsa.PrivateKey{PublicKey: ecPriv.PublicKey}}}
+		}, expectErr: "incomplete"},
+		{name: "ES256 key with a zero scalar", whenConfig: func(c *Config) {
+			c.Algorithm, c.Keys = ES256, []Key{{ID: "k", Private: &ecdsa.PrivateKey{PublicKey: ecPriv.PublicKey, D: big.NewInt(0)}}}
+		}, expectErr: "invalid P-256 private key"},
+		{name: "ES256 key with an unreduced scalar", whenConfig: func(c *Config) {
+			d := new(big.Int).Add(ecPriv.D, elliptic.P256().Params().N)
+			c.Algorithm, c.Keys = ES256, []Key{{ID: "k", Private: &ecdsa.PrivateKey{PublicKey: ecPriv.PublicKey, D: d}}}
+		}, expectErr: "invalid P-256 private key"},
+		{name: "ES256 key with a point off the curve", whenConfig: func(c *Config) {
+			k := &ecdsa.PrivateKey{PublicKey: ecdsa.PublicKey{Curve: elliptic.P256(), X: big.NewInt(1), Y: big.NewInt(2)}, D: ecPriv.D}
+			c.Algorithm, c.Keys = ES256, []Key{{ID: "k", Private: k}}
+		}, expectErr: "invalid P-256"},
+		{name: "zero ecdsa key", whenConfig: func(c *Config) {
+			c.Algorithm, c.Keys = ES256, []Key{{ID: "k", Private: &ecdsa.PrivateKey{}}}
+		}, expectErr: "P-256"},
 		{name: "nil ecdsa key", whenConfig: func(c *Config) {
 			c.Algorithm, c.Keys = ES256, []Key{{ID: "k", Private: (*ecdsa.PrivateKey)(nil)}}
 		}, expectErr: "*ecdsa.PrivateKey"},

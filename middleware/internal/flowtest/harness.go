@@ -502,3 +502,17 @@ func (e *env) storeHas(token string) bool {
 	must(e.t, err)
 	return found
 }
+
+// NewAuth returns an Auth with one fake redirect provider, for small tests
+// outside the table.
+func NewAuth(t *testing.T) *middleware.Auth {
+	t.Helper()
+	srv := oauth2test.NewServer(oauth2test.Config{Clients: []oauth2test.Client{{ID: clientID, RedirectURIs: []string{publicURL + "/auth/alpha/callback"}}}})
+	t.Cleanup(srv.Close)
+	p, err := oauth2.New(oauth2.Config{Name: "alpha", ClientID: clientID, AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL(),
+		UserInfoURL: srv.UserInfoURL(), RedirectURL: publicURL + "/auth/alpha/callback"})
+	must(t, err)
+	a, err := middleware.New(middleware.Config{Providers: []provider.Provider{p}, PublicURL: publicURL})
+	must(t, err)
+	return a
+}

@@ -19,7 +19,7 @@
 //   - Token replies may carry scope as a JSON array or as a space- or
 //     comma-separated string; both are read.
 //   - Refreshing deletes the previous access token upstream at once, so
-//     [provider.Provider.Refresh] returns a whole new token set and callers
+//     [Adapter.Refresh] returns a whole new token set and callers
 //     must swap it in atomically; the adapter never retries a call with the
 //     old access token.
 //   - The identity comes from GET /user/v2/me on the API host

@@ -45,9 +45,9 @@ func newFixture(t *testing.T, fcfg startggtest.Config, mutate ...func(*startgg.C
 	return &fixture{fake: fake, a: a, clock: clock}
 }
 
-// login runs the browser part (authorize, auto-approved) and the code
-// exchange with PKCE, checking state on the way back.
-func (f *fixture) login(t *testing.T) *provider.Token {
+// authorize runs the browser part (authorize, auto-approved) with PKCE,
+// checking state on the way back.
+func (f *fixture) authorize(t *testing.T) (code, verifier string) {
 	t.Helper()
 	state, verifier := provider.NewState(), provider.NewVerifier()
 	code, gotState, err := f.fake.AuthorizeCode(context.Background(),
@@ -58,6 +58,13 @@ func (f *fixture) login(t *testing.T) *provider.Token {
 	if gotState != state {
 		t.Fatalf("state came back as %q", gotState)
 	}
+	return code, verifier
+}
+
+// login is authorize plus the code exchange.
+func (f *fixture) login(t *testing.T) *provider.Token {
+	t.Helper()
+	code, verifier := f.authorize(t)
 	tok, err := f.a.Exchange(context.Background(), code, verifier)
 	if err != nil {
 		t.Fatalf("Exchange: %v", err)
@@ -162,11 +169,7 @@ func TestDeadGrantsAgainstFake(t *testing.T) {
 	t.Run("replayed code", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, startggtest.Config{})
-		verifier := provider.NewVerifier()
-		code, _, err := f.fake.AuthorizeCode(context.Background(), f.a.AuthURL(provider.AuthRequest{State: "s", CodeChallenge: provider.S256Challenge(verifier)}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		code, verifier := f.authorize(t)
 		if _, err := f.a.Exchange(context.Background(), code, verifier); err != nil {
 			t.Fatal(err)
 		}
@@ -177,11 +180,7 @@ func TestDeadGrantsAgainstFake(t *testing.T) {
 	t.Run("expired code", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, startggtest.Config{})
-		verifier := provider.NewVerifier()
-		code, _, err := f.fake.AuthorizeCode(context.Background(), f.a.AuthURL(provider.AuthRequest{State: "s", CodeChallenge: provider.S256Challenge(verifier)}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		code, verifier := f.authorize(t)
 		f.clock.Advance(11 * time.Minute)
 		if _, err := f.a.Exchange(context.Background(), code, verifier); !errors.Is(err, provider.ErrInvalidGrant) {
 			t.Errorf("expired code = %v, want ErrInvalidGrant", err)
@@ -329,6 +328,22 @@ func TestProviderConformance(t *testing.T) {
 		ClientSecret:        testSecret,
 		RotatesRefreshToken: true,
 	})
+}
+
+func TestRevokeIsANoOp(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, startggtest.Config{})
+	tok := f.login(t)
+	f.fake.ResetCalls()
+	if err := f.a.Revoke(context.Background(), tok); err != nil {
+		t.Fatalf("Revoke = %v, want nil (start.gg has no revocation endpoint)", err)
+	}
+	if reqs := f.fake.Requests(""); len(reqs) != 0 {
+		t.Errorf("Revoke made %d upstream calls, want 0", len(reqs))
+	}
+	if _, err := f.a.Identity(context.Background(), tok); err != nil {
+		t.Errorf("token unusable after the no-op Revoke: %v", err)
+	}
 }
 
 // The fake and the adapter agree on the URL layout: one base URL serves

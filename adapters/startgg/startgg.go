@@ -119,10 +119,31 @@ type Config struct {
 }
 
 // Adapter is a provider.RedirectProvider for start.gg. It is safe for
-// concurrent use. It does not implement provider.Revoker: start.gg
-// documents no revocation endpoint.
+// concurrent use.
+//
+// The embedded generic engine does the protocol work, configured for
+// start.gg:
+//   - Exchange is a JSON POST to {APIBaseURL}/oauth/access_token with
+//     grant_type, client_id, client_secret, code, scope, redirect_uri and
+//     code_verifier; the token's Scopes are the requested ones (start.gg's
+//     reply has none).
+//   - Refresh is a JSON POST to {APIBaseURL}/oauth/refresh with
+//     grant_type=refresh_token, refresh_token, scope, client_id,
+//     client_secret and redirect_uri. The new token keeps t's scopes, and
+//     the refresh token in the reply (start.gg may rotate it) replaces
+//     t's; a reply without one keeps t's.
+//   - Identity asks the GraphQL API for currentUser (see [Adapter.Query]):
+//     Subject is currentUser.id (a JSON number or string), Name the user's
+//     name or else their player gamerTag, Email only when t holds
+//     [ScopeEmail]; Raw carries id, slug, discriminator, name and gamerTag.
+//   - SetCredential sets Authorization: Bearer.
+//   - Revoke does nothing and returns nil: start.gg documents no
+//     revocation endpoint (the local logout still happens).
+//
+// Dead codes and refresh tokens match provider.ErrInvalidGrant, rate
+// limits provider.ErrUnavailable (see [DecodeError]).
 type Adapter struct {
-	oa     *oauth2.Adapter
+	*oauth2.Adapter
 	api    *provider.Client
 	gqlURL string
 	scopes []string
@@ -169,7 +190,7 @@ func New(cfg Config) (*Adapter, error) {
 			Now:         cfg.Now,
 		},
 	}
-	a.oa, err = oauth2.New(oauth2.Config{
+	a.Adapter, err = oauth2.New(oauth2.Config{
 		Name:                 cfg.Name,
 		ClientID:             cfg.ClientID,
 		ClientSecret:         cfg.ClientSecret,
@@ -213,14 +234,8 @@ func baseURL(field, raw, def string) (string, error) {
 	return strings.TrimRight(raw, "/"), nil
 }
 
-// Name implements provider.Provider.
-func (a *Adapter) Name() string { return a.oa.Name() }
-
 // Scopes returns a copy of the scopes the adapter requests.
 func (a *Adapter) Scopes() []string { return slices.Clone(a.scopes) }
-
-// SetCredential implements provider.Provider: Authorization: Bearer.
-func (a *Adapter) SetCredential(r *http.Request, t *provider.Token) { a.oa.SetCredential(r, t) }
 
 // AuthURL implements provider.RedirectProvider: {AuthBaseURL}/oauth/authorize
 // with response_type=code, client_id, the configured scopes (space
@@ -231,34 +246,7 @@ func (a *Adapter) SetCredential(r *http.Request, t *provider.Token) { a.oa.SetCr
 // configured list, so the login asks for exactly that list too.
 func (a *Adapter) AuthURL(req provider.AuthRequest) string {
 	req.Scopes = nil
-	return a.oa.AuthURL(req)
-}
-
-// Exchange implements provider.RedirectProvider: a JSON POST to
-// {APIBaseURL}/oauth/access_token with grant_type, client_id,
-// client_secret, code, scope, redirect_uri and code_verifier. The returned
-// token's Scopes are the requested ones (start.gg's reply has none). A dead
-// code matches provider.ErrInvalidGrant (see [DecodeError]).
-func (a *Adapter) Exchange(ctx context.Context, code, verifier string) (*provider.Token, error) {
-	return a.oa.Exchange(ctx, code, verifier)
-}
-
-// Refresh implements provider.Provider: a JSON POST to
-// {APIBaseURL}/oauth/refresh with grant_type=refresh_token, refresh_token,
-// scope, client_id, client_secret and redirect_uri. The new token keeps t's
-// scopes, and the returned refresh token (start.gg may issue a new one each
-// time) replaces the old one; if a reply carried none, t's is kept.
-func (a *Adapter) Refresh(ctx context.Context, t *provider.Token) (*provider.Token, error) {
-	return a.oa.Refresh(ctx, t)
-}
-
-// Identity implements provider.Provider with the GraphQL currentUser query
-// (see [Adapter.Query]). Subject is currentUser.id (a JSON number or
-// string); Name is the user's name, else their player gamerTag; Email is
-// asked for only when t holds [ScopeEmail]. Raw carries id, slug,
-// discriminator, name and gamerTag.
-func (a *Adapter) Identity(ctx context.Context, t *provider.Token) (*provider.Identity, error) {
-	return a.oa.Identity(ctx, t)
+	return a.Adapter.AuthURL(req)
 }
 
 // GraphQLURL returns the GraphQL endpoint, {APIBaseURL}/gql/alpha.
@@ -282,7 +270,7 @@ func (a *Adapter) Query(ctx context.Context, t *provider.Token, query, operation
 		params["variables"] = variables
 	}
 	hdr := http.Header{}
-	a.oa.SetCredential(&http.Request{Header: hdr}, t)
+	a.SetCredential(&http.Request{Header: hdr}, t)
 	resp, err := a.api.Do(ctx, "api", provider.Request{URL: a.gqlURL, Params: params, Encoding: provider.JSONEncoding, Header: hdr})
 	if err != nil {
 		return nil, err
@@ -291,7 +279,7 @@ func (a *Adapter) Query(ctx context.Context, t *provider.Token, query, operation
 	if err != nil {
 		var pe *provider.Error
 		if errors.As(err, &pe) {
-			pe.Provider, pe.Op, pe.StatusCode = a.oa.Name(), "api", resp.StatusCode
+			pe.Provider, pe.Op, pe.StatusCode = a.Name(), "api", resp.StatusCode
 		}
 		return nil, err
 	}
@@ -331,7 +319,7 @@ func (a *Adapter) currentUser(ctx context.Context, t *provider.Token, withEmail 
 			// (or no longer) speak for a user.
 			kind = provider.ErrRejected
 		}
-		return nil, &provider.Error{Provider: a.oa.Name(), Op: "identity", StatusCode: http.StatusOK, Kind: kind, Err: err}
+		return nil, &provider.Error{Provider: a.Name(), Op: "identity", StatusCode: http.StatusOK, Kind: kind, Err: err}
 	}
 	return id, nil
 }

@@ -103,8 +103,8 @@ func (s *Server) renderUser(u User, f field, info oauth2test.TokenInfo) (obj map
 	}
 	obj = map[string]any{}
 	for _, c := range f.sub {
-		if c.name != "player" && c.sub != nil {
-			return nil, fmt.Sprintf("Field %q must not have a selection since its type is a scalar.", c.name), ""
+		if msg := scalarSelection(c, "player"); msg != "" {
+			return nil, msg, ""
 		}
 		switch c.name {
 		case "id":
@@ -144,8 +144,8 @@ func (s *Server) renderPlayer(u User, f field) (map[string]any, string) {
 	}
 	obj := map[string]any{}
 	for _, c := range f.sub {
-		if c.sub != nil {
-			return nil, fmt.Sprintf("Field %q must not have a selection since its type is a scalar.", c.name)
+		if msg := scalarSelection(c, ""); msg != "" {
+			return nil, msg
 		}
 		switch c.name {
 		case "id":
@@ -165,6 +165,15 @@ func (s *Server) renderPlayer(u User, f field) (map[string]any, string) {
 		}
 	}
 	return obj, ""
+}
+
+// scalarSelection is GraphQL's complaint about a sub-selection on a scalar
+// field, or "" when c is fine (object is the one object-typed field).
+func scalarSelection(c field, object string) string {
+	if c.sub == nil || c.name == object {
+		return ""
+	}
+	return fmt.Sprintf("Field %q must not have a selection since its type is a scalar.", c.name)
 }
 
 // id renders a GraphQL ID as a JSON number, or a string with StringIDs.

@@ -16,14 +16,21 @@
 //   - two error body shapes, the legacy {"reason": [...], "status_code": n}
 //     on /token and {"message", "error_id", "details"} elsewhere, both decoded
 //     by [DecodeError] and classified by status code;
-//   - the body is always a JSON object, even for a revoke-free refresh;
-//   - expires_at is naive server-local time and is never read; the lifetime
-//     comes from utc_issued_at/utc_expires_at (naive UTC, optional fraction);
+//   - every token call sends a JSON object body (wazo-auth force-parses it);
+//   - expires_at is naive server-local time and is never read. wazo-auth
+//     sends no expires_in, so Token.Expiry is the local receipt time plus the
+//     lifetime actually granted, utc_expires_at - utc_issued_at (naive UTC,
+//     optional fraction of any length); a skewed server clock does not
+//     matter. Without utc_issued_at, utc_expires_at is the absolute expiry;
 //   - a refresh reply has no refresh_token: the old one is kept, and the same
 //     client_id is sent again;
 //   - a client_id mismatch is a 401, mapped to [provider.ErrInvalidGrant];
 //   - upstream calls carry X-Auth-Token, not Authorization;
 //   - revoke (DELETE {base}/token/{token}) is idempotent.
+//
+// [Provider.Identity] makes no network call: the token reply names the user
+// (metadata.uuid, auth_id, metadata.tenant_uuid), and Login and Refresh keep
+// those non-secret values in Token.Extra.
 //
 // The base URL is configurable because wazo-auth is reached at /0.1 directly
 // (port 9497) and at /api/auth/0.1 behind the platform's proxy.

@@ -23,7 +23,7 @@
 //   - Token replies carry no scope: the requested scopes are kept. Access
 //     tokens live 7 days; the refresh token returned by every refresh is
 //     stored (start.gg may rotate it).
-//   - There is no userinfo endpoint. [Adapter.Identity] asks POST /gql/alpha
+//   - There is no userinfo endpoint. The adapter's Identity asks POST /gql/alpha
 //     for currentUser, and asks for email only when the token holds the
 //     user.email scope. GraphQL errors arrive with HTTP 200 and become typed
 //     errors ([GraphQLError]).

@@ -116,8 +116,8 @@ func (m *Manager) live(items []Attempt, now time.Time) []Attempt {
 
 // PutAttempt stores a in the session, replacing an attempt with the same
 // state, dropping expired ones and, beyond MaxAttempts, the oldest. It sets
-// Created when zero. Fields are bounded (state 512 bytes, return path 2
-// KiB, 64 scopes…); a larger attempt is refused with [ErrTooLarge].
+// Created when zero. Fields are bounded (state 256 bytes, return path 2
+// KiB, 32 scopes of 64 bytes…); a larger attempt is refused with [ErrTooLarge].
 func (m *Manager) PutAttempt(ctx context.Context, a Attempt) error {
 	if m.smFor(ctx) == nil {
 		return ErrNoSession

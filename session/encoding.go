@@ -16,13 +16,13 @@ var errDecode = errors.New("session: malformed stored value")
 // Size limits of what Gatehouse itself keeps in one session. Together they
 // bound a session to well under MaxSessionSize (see TestSessionSizeBound).
 const (
-	maxStateLen    = 512
+	maxStateLen    = 256
 	maxProviderLen = 128
 	maxVerifierLen = 256
 	maxReturnToLen = 2048
-	maxNonceLen    = 512
-	maxScopes      = 64
-	maxScopeLen    = 256
+	maxNonceLen    = 256
+	maxScopes      = 32
+	maxScopeLen    = 64
 	// maxIdentityLen bounds an encoded Identity; a larger Raw map is dropped.
 	maxIdentityLen = 8 << 10
 	// maxTokenLen bounds an encoded token set.

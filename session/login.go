@@ -85,7 +85,14 @@ func (m *Manager) SaveLogin(ctx context.Context, l *Login) error {
 		ID: id, Provider: l.Provider, Identity: cloneIdentity(l.Identity), Token: l.Token.Clone(),
 		LoginAt: l.LoginAt, RefreshedAt: l.RefreshedAt, Version: 1,
 	}
-	if _, err := ls.MarshalBinary(); err != nil { // size and encodability, before anything changes
+	// Encode now: size and encodability are checked before anything
+	// changes, and what the session holds is exactly what it will read
+	// back (an oversized Identity.Raw is dropped).
+	enc, err := ls.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("session: save login: %w", err)
+	}
+	if err := ls.UnmarshalBinary(enc); err != nil {
 		return fmt.Errorf("session: save login: %w", err)
 	}
 	if prev := m.loginState(ctx, sm); prev != nil {
@@ -217,7 +224,9 @@ func (m *Manager) LoadByLoginID(ctx context.Context, id string) (context.Context
 	return out, nil
 }
 
-func lockKey(loginID string) string { return "gatehouse:refresh:" + recordKey(loginID)[len("gatehouse:login:"):] }
+func lockKey(loginID string) string {
+	return "gatehouse:refresh:" + recordKey(loginID)[len("gatehouse:login:"):]
+}
 
 // readRecord returns the login's record, nil when there is none (or it
 // cannot be read: treated as logged out).

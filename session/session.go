@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/alexedwards/scs/v2/memstore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-auth/gatehouse/provider"
@@ -65,7 +64,8 @@ func (f LockerFunc) Lock(ctx context.Context, key string) (func(), error) { retu
 // Config configures a [Manager]. Every field is optional.
 type Config struct {
 	// SessionManager is the app's scs manager. Default: scs.New() with
-	// memstore, Cookie.Name "__Host-gatehouse", HttpOnly, Secure,
+	// an in-memory store (scs memstore's behaviour; [Manager.Close] stops
+	// its sweeper), Cookie.Name "__Host-gatehouse", HttpOnly, Secure,
 	// SameSite=Lax, Path "/", IdleTimeout 30m, Lifetime 8h, and
 	// Gatehouse's [Codec]. If the app passes its own, Gatehouse sets its
 	// Codec only when the app left scs's default (GobCodec or nil); with
@@ -85,7 +85,8 @@ type Config struct {
 	// AttemptTTL is a login attempt's max age. Default 10m.
 	AttemptTTL time.Duration
 	// MaxAttempts is the number of pending attempts per session; the
-	// oldest is dropped beyond it. Default 5, at most 32.
+	// oldest is dropped beyond it. Default 5, at most 8 (this keeps
+	// a session within MaxSessionSize).
 	MaxAttempts int
 	// RefreshTimeout bounds one shared refresh (lock wait, upstream call
 	// and store writes). Default 10s.
@@ -110,7 +111,7 @@ type Config struct {
 type Manager struct {
 	sm        *scs.SessionManager
 	bearerSM  *scs.SessionManager // loads sessions for LoadByLoginID when ctx already has one
-	ownStore  *memstore.MemStore  // the default store, stopped by Close
+	ownStore  *memStore           // the default store, stopped by Close
 	locker    Locker
 	cfg       Config
 	now       func() time.Time
@@ -170,7 +171,7 @@ func New(cfg Config) (*Manager, error) {
 	sm := cfg.SessionManager
 	if sm == nil {
 		sm = scs.New()
-		m.ownStore = memstore.New()
+		m.ownStore = newMemStore(time.Minute)
 		sm.Store = m.ownStore
 		sm.Cookie.Name = "__Host-gatehouse"
 		sm.Cookie.HttpOnly = true
@@ -203,12 +204,12 @@ func New(cfg Config) (*Manager, error) {
 // Sessions returns the scs manager (LoadAndSave, cookie config, app values).
 func (m *Manager) Sessions() *scs.SessionManager { return m.sm }
 
-// Close stops the default memstore's cleanup goroutine, if New created it.
+// Close stops the default in-memory store's sweeper goroutine, if New
+// created that store. It is safe to call more than once.
 // A Manager built on the app's SessionManager has nothing to close.
 func (m *Manager) Close() error {
 	if m.ownStore != nil {
-		m.ownStore.StopCleanup()
-		m.ownStore = nil
+		m.ownStore.close()
 	}
 	return nil
 }

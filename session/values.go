@@ -155,7 +155,7 @@ func (a *attemptList) UnmarshalBinary(p []byte) error {
 }
 
 // maxAttemptsLimit is the largest MaxAttempts accepted by New.
-const maxAttemptsLimit = 32
+const maxAttemptsLimit = 8
 
 // registerGob lets scs's GobCodec carry Gatehouse's values when the
 // application keeps it (they are encoded through MarshalBinary).

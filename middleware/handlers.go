@@ -192,19 +192,30 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.Redir
 	name := p.Name()
 	q := r.URL.Query()
 	restart := a.LoginURL(name, "")
+	ipKey := "ip:" + a.cfg.ClientIP(r)
+	if wait := a.cbLimiter.blocked(a.now(), ipKey); wait > 0 {
+		a.fail(w, r, failure{status: http.StatusTooManyRequests, code: "rate_limited", provider: name, retryAfter: wait,
+			message: "Too many failed sign-in attempts. Please wait a minute and try again."})
+		return
+	}
 	state := q.Get("state")
 	if state == "" {
 		if a.implicit[name] && q.Get("code") == "" && q.Get("error") == "" {
 			a.renderHTML(w, r, http.StatusOK, "implicit", page{Title: "Signing in", Action: a.base + "/" + name + "/implicit"})
 			return
 		}
+		a.cbLimiter.fail(a.now(), ipKey)
 		a.fail(w, r, failure{status: http.StatusBadRequest, code: "missing_state", provider: name, retry: restart,
 			message: "OAuth login failed: the provider's response carries no state. Please restart the login."})
 		return
 	}
 	att, err := a.sessions.TakeAttempt(ctx, name, state)
 	if err != nil {
-		a.fail(w, r, attemptFailure(name, restart, err))
+		f := attemptFailure(name, restart, err)
+		if f.status < 500 {
+			a.cbLimiter.fail(a.now(), ipKey)
+		}
+		a.fail(w, r, f)
 		return
 	}
 	if code := q.Get("error"); code != "" {

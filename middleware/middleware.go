@@ -92,6 +92,11 @@ type Config struct {
 	// client IP and per username. Default: 5 failures per minute each.
 	PasswordRateLimit RateLimit
 
+	// CallbackRateLimit limits failed callbacks (unknown, replayed or
+	// expired state; missing state) per client IP, so junk callbacks cannot
+	// be used to hammer the session store. Default: 30 failures per minute.
+	CallbackRateLimit RateLimit
+
 	// ClientIP returns the client address used for rate limiting. Default:
 	// the host part of r.RemoteAddr. Set it when the app runs behind a
 	// trusted proxy; Gatehouse never reads X-Forwarded-For by itself.
@@ -176,6 +181,7 @@ type Auth struct {
 	publicOrigin string
 	allowedHosts map[string]bool
 	limiter      *limiter
+	cbLimiter    *limiter
 	transport    http.RoundTripper
 
 	scopeMu   sync.RWMutex
@@ -251,6 +257,13 @@ func New(cfg Config) (*Auth, error) {
 		cfg.PasswordRateLimit.Window = time.Minute
 	}
 	a.limiter = newLimiter(cfg.PasswordRateLimit.Failures, cfg.PasswordRateLimit.Window)
+	if cfg.CallbackRateLimit.Failures <= 0 {
+		cfg.CallbackRateLimit.Failures = 30
+	}
+	if cfg.CallbackRateLimit.Window <= 0 {
+		cfg.CallbackRateLimit.Window = time.Minute
+	}
+	a.cbLimiter = newLimiter(cfg.CallbackRateLimit.Failures, cfg.CallbackRateLimit.Window)
 
 	for _, h := range cfg.AllowedReturnHosts {
 		if h == "" || strings.ContainsAny(h, "/\\@?# ") {

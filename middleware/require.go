@@ -212,10 +212,8 @@ func (a *Auth) RequireScopes(scopes ...string) func(http.Handler) http.Handler {
 					if login != nil {
 						name = login.Provider
 						if _, ok := a.providers[name].(provider.RedirectProvider); ok {
+							// returnTo never yields "", so LoginURL has a query.
 							link = a.LoginURL(name, a.returnTo(r.URL.RequestURI())) + "&scopes=" + id
-							if !strings.Contains(link, "?") {
-								link = strings.Replace(link, "&", "?", 1)
-							}
 						}
 					}
 					if link != "" && wantsJSON(r) {

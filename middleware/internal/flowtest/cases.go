@@ -528,6 +528,21 @@ func cases() []testCase {
 			contains(t, b.get(PathPrivate).body, "hello imp-user")
 			e.assertNoSecrets()
 		}},
+		{name: "junk callbacks are rate limited per IP before any upstream call", run: func(t *testing.T, e *env) {
+			b := e.browser()
+			for i := 0; i < 30; i++ {
+				status(t, b.get("/auth/alpha/callback?code=junk&state=junk-state-"+string(rune('a'+i%26))), http.StatusBadRequest)
+			}
+			res := b.get("/auth/alpha/callback?code=junk&state=junk")
+			status(t, res, http.StatusTooManyRequests)
+			if res.Header.Get("Retry-After") == "" {
+				t.Fatal("no Retry-After")
+			}
+			calls(t, e.alpha, oauth2test.EndpointToken, 0)
+			other := e.browser()
+			other.ip = "198.51.100.9"
+			status(t, e.login(other, "alpha", ""), http.StatusSeeOther)
+		}},
 		{name: "code-flow provider has no implicit endpoint", run: func(t *testing.T, e *env) {
 			status(t, e.browser().postForm("/auth/alpha/implicit", url.Values{"state": {"x"}}), http.StatusNotFound)
 		}},

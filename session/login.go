@@ -31,6 +31,41 @@ type Login struct {
 	RefreshedAt time.Time
 }
 
+// String describes l without its secrets: the token prints redacted and
+// the ID (a bearer-session key, like a session id) not at all.
+func (l *Login) String() string {
+	if l == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("session.Login{ID:[REDACTED] Provider:%s Subject:%s LoginAt:%s RefreshedAt:%s Token:%s}",
+		l.Provider, l.Identity.Subject, l.LoginAt.UTC().Format(time.RFC3339), l.RefreshedAt.UTC().Format(time.RFC3339), l.Token)
+}
+
+// GoString is String, so %#v does not print secrets either.
+func (l *Login) GoString() string { return l.String() }
+
+// Format implements fmt.Formatter: every verb prints the redacted String.
+func (l *Login) Format(f fmt.State, verb rune) {
+	s := l.String()
+	if verb == 'q' {
+		s = fmt.Sprintf("%q", s)
+	}
+	_, _ = f.Write([]byte(s))
+}
+
+// LogValue implements slog.LogValuer without the ID or token secrets.
+func (l *Login) LogValue() slog.Value {
+	if l == nil {
+		return slog.StringValue("<nil>")
+	}
+	return slog.GroupValue(
+		slog.String("provider", l.Provider),
+		slog.String("subject", l.Identity.Subject),
+		slog.Time("login_at", l.LoginAt),
+		slog.Any("token", l.Token),
+	)
+}
+
 // loginIDLen is the login ID's size in random bytes (≥128 bits).
 const loginIDLen = 18
 

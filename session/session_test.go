@@ -54,6 +54,12 @@ func TestSession(t *testing.T) {
 // session cookie, spread over the envs, and returns the tokens and errors.
 func hammer(t *testing.T, envs []*env, cookie string, n int) ([]*provider.Token, []error) {
 	t.Helper()
+	return hammerWith(t, envs, cookie, n, nil)
+}
+
+// hammerWith is hammer with provider p (nil: each env's fake).
+func hammerWith(t *testing.T, envs []*env, cookie string, n int, p provider.Provider) ([]*provider.Token, []error) {
+	t.Helper()
 	ctxs := make([]context.Context, n)
 	for i := range ctxs {
 		ctxs[i] = envs[i%len(envs)].request(cookie)
@@ -68,7 +74,11 @@ func hammer(t *testing.T, envs []*env, cookie string, n int) ([]*provider.Token,
 			defer wg.Done()
 			<-start
 			e := envs[i%len(envs)]
-			toks[i], errs[i] = e.m.Token(ctxs[i], e.prov)
+			var pp provider.Provider = e.prov
+			if p != nil {
+				pp = p
+			}
+			toks[i], errs[i] = e.m.Token(ctxs[i], pp)
 		}(i)
 	}
 	close(start)

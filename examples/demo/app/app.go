@@ -394,6 +394,9 @@ func (d *Demo) upstream(w http.ResponseWriter, r *http.Request) {
 }
 
 var funcs = template.FuncMap{
+	"styleTitle": func(s string) string {
+		return map[string]string{OAuth2: "generic OAuth2", Whisk: "Whisk", StartGG: "start.gg", Wazo: "Wazo"}[s]
+	},
 	"clock": func(t any) string {
 		if tt, ok := timeOf(t); ok {
 			return tt.Format("15:04:05 UTC")
@@ -438,8 +441,7 @@ type Server struct {
 	// URL is the base URL, e.g. http://127.0.0.1:41234.
 	URL string
 
-	srv  *http.Server
-	done chan error
+	srv *upstreams.Server
 }
 
 // Start listens on addr (a loopback address such as "127.0.0.1:8080", or
@@ -464,21 +466,9 @@ func Start(addr string, cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	s := &Server{Demo: d, URL: cfg.PublicURL, done: make(chan error, 1),
-		srv: &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}}
-	go func() { s.done <- s.srv.Serve(ln) }()
-	return s, nil
+	return &Server{Demo: d, URL: cfg.PublicURL, srv: upstreams.Serve(ln, d, d.log, d.Close)}, nil
 }
 
 // Close shuts the HTTP server down (waiting up to 5 s for requests in
-// flight), then closes the demo.
-func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
-	}
-	_ = s.Demo.Close()
-	return err
-}
+// flight), then closes the demo. It may be called more than once.
+func (s *Server) Close() error { return s.srv.Close() }

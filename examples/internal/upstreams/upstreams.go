@@ -98,7 +98,7 @@ type Set struct {
 	// WazoUsers are the fake Wazo's demo accounts, when a fake Wazo runs.
 	WazoUsers []wazotest.User
 	// Fakes gives access to the running fakes (nil fields when not running).
-	Fakes Fakes
+	Fakes   Fakes
 	closers []func()
 }
 

@@ -311,7 +311,13 @@ func (d *Demo) status(r *http.Request) (*status, bool) {
 	if strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer ") {
 		st.Via = "bearer JWT"
 	}
-	if l, ok := middleware.LoginFrom(r.Context()); ok {
+	// The session's copy is read first: on the request that refreshed the
+	// token, LoginFrom still carries the previous RefreshedAt.
+	l, err := d.Auth.Sessions().CurrentLogin(r.Context())
+	if err != nil || l == nil {
+		l, ok = middleware.LoginFrom(r.Context())
+	}
+	if ok && l != nil {
 		st.LoginAt = l.LoginAt.UTC()
 		if l.Token != nil {
 			if !l.Token.Expiry.IsZero() {

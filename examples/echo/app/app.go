@@ -1,0 +1,174 @@
+// Package app is the Echo example as a library: [New] builds the app (an
+// *echo.Echo), [Start] serves it, and the command in examples/echo runs it.
+// Tests and the e2e suite start it in-process on a free loopback port.
+//
+// The provider comes from environment variables, exactly as for the
+// net/http example (GATEHOUSE_PROVIDER, WHISK_CLIENT_ID, …; see README.md);
+// with no credentials set, an in-process fake of the chosen style stands in.
+package app
+
+import (
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/examples/internal/upstreams"
+	"github.com/gatehouse-auth/gatehouse/middleware"
+	"github.com/gatehouse-auth/gatehouse/middleware/echoauth"
+)
+
+// Config configures the example.
+type Config struct {
+	// PublicURL is the app's external base URL: https, or http on a
+	// loopback host for development. Required by New; Start uses the
+	// listener's address when it is empty.
+	PublicURL string
+	// Getenv reads the provider configuration. Default os.Getenv.
+	Getenv func(string) string
+	// Logger receives the app's and Gatehouse's logs. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// App is the example app. It is an http.Handler; Close it when done.
+type App struct {
+	// Echo is the app's router.
+	Echo *echo.Echo
+	// Auth is the Gatehouse instance.
+	Auth *middleware.Auth
+	// Upstreams is the configured provider (and the fake behind it, if any).
+	Upstreams *upstreams.Set
+}
+
+// New builds the app for cfg.
+func New(cfg Config) (*App, error) {
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	public := strings.TrimRight(cfg.PublicURL, "/")
+	sessions, dev, err := upstreams.Sessions(public, 0, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	set, err := upstreams.FromEnv(cfg.Getenv, upstreams.Options{PublicURL: public, Logger: cfg.Logger})
+	if err != nil {
+		_ = sessions.Close()
+		return nil, err
+	}
+	jwt, err := upstreams.JWT(public)
+	if err != nil {
+		set.Close()
+		_ = sessions.Close()
+		return nil, err
+	}
+	auth, err := middleware.New(middleware.Config{
+		Providers: set.Providers(),
+		Implicit:  set.Implicit(),
+		Sessions:  sessions,
+		PublicURL: public,
+		JWT:       jwt,
+		DevMode:   dev,
+		Logger:    cfg.Logger,
+	})
+	if err != nil {
+		set.Close()
+		_ = sessions.Close()
+		return nil, err
+	}
+
+	// The part every Echo app has: sessions, the /auth/* routes, Require.
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Use(echoauth.Sessions(auth))
+	echoauth.Register(e, auth)
+	a := &App{Echo: e, Auth: auth, Upstreams: set}
+	e.GET("/", a.home, echoauth.Require(auth))
+	e.GET("/api/me", me, echoauth.Require(auth))
+	return a, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.Echo.ServeHTTP(w, r) }
+
+// Close waits for logout revocations, then stops the fake upstream (if
+// any) and the session store.
+func (a *App) Close() error {
+	err := a.Auth.Close()
+	a.Upstreams.Close()
+	if cerr := a.Auth.Sessions().Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+var homePage = template.Must(template.New("home").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Signed in</title></head>
+<body>
+<h1>Hello, {{.ID.Name}}</h1>
+<p>You are <code>{{.ID.Subject}}</code> at <strong>{{.ID.Provider}}</strong> (served by Echo).</p>
+<form method="post" action="/auth/logout">
+<input type="hidden" name="csrf_token" value="{{.CSRF}}">
+<button type="submit">Sign out</button>
+</form>
+</body></html>`))
+
+func (a *App) home(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, _ := middleware.IdentityFrom(ctx)
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Cache-Control", "no-store")
+	var b strings.Builder
+	if err := homePage.Execute(&b, map[string]any{"ID": id, "CSRF": a.Auth.CSRFToken(ctx)}); err != nil {
+		return err
+	}
+	return c.HTML(http.StatusOK, b.String())
+}
+
+func me(c echo.Context) error {
+	id, _ := middleware.IdentityFrom(c.Request().Context())
+	scopes, _ := middleware.ScopesFrom(c.Request().Context())
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, map[string]any{"provider": id.Provider, "sub": id.Subject, "name": id.Name, "scopes": scopes})
+}
+
+// Server is the app served on a listener.
+type Server struct {
+	*App
+	// URL is the listener's base URL.
+	URL string
+	srv *upstreams.Server
+}
+
+// Start listens on addr and serves the app built from cfg in the
+// background. An empty cfg.PublicURL becomes the listener's http URL (use
+// a loopback addr then). Close stops it.
+func Start(addr string, cfg Config) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	a, err := New(cfg)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("echo example: %w", err)
+	}
+	s := upstreams.Serve(ln, a, cfg.Logger, a.Close)
+	return &Server{App: a, URL: s.URL, srv: s}, nil
+}
+
+// Close stops the server, then closes the app.
+func (s *Server) Close() error { return s.srv.Close() }

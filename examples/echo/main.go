@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -24,28 +25,43 @@ import (
 
 func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	addr := os.Getenv("GATEHOUSE_ADDR")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, logger, os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// run serves the app until ctx ends. GATEHOUSE_ADDR (default
+// 127.0.0.1:8080) is the listen address, GATEHOUSE_PUBLIC_URL the external
+// URL (default: the listener's http URL). ready, when non-nil, gets the
+// listener's URL once serving.
+func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, out io.Writer, ready func(url string)) error {
+	addr := getenv("GATEHOUSE_ADDR")
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	srv, err := app.Start(addr, app.Config{PublicURL: os.Getenv("GATEHOUSE_PUBLIC_URL"), Logger: logger})
+	public := getenv("GATEHOUSE_PUBLIC_URL")
+	srv, err := app.Start(addr, app.Config{PublicURL: public, Getenv: getenv, Logger: logger})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return err
 	}
-	public := os.Getenv("GATEHOUSE_PUBLIC_URL")
 	if public == "" {
 		public = srv.URL
 	}
-	fmt.Printf("listening on %s; open %s/\n", srv.URL, public)
+	fmt.Fprintf(out, "listening on %s; open %s/\n", srv.URL, public)
+	for _, u := range srv.Upstreams.Upstreams {
+		if u.Fake {
+			fmt.Fprintf(out, "provider %s: an in-process fake (set the %s variables for the real one)\n", u.Provider.Name(), u.Style)
+		}
+	}
 	for _, u := range srv.Upstreams.WazoUsers {
-		fmt.Printf("fake Wazo account: %s / %s\n", u.Username, u.Password)
+		fmt.Fprintf(out, "fake Wazo account: %s / %s\n", u.Username, u.Password)
+	}
+	if ready != nil {
+		ready(srv.URL)
 	}
 	<-ctx.Done()
-	if err := srv.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	return srv.Close()
 }

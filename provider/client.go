@@ -247,12 +247,16 @@ func transportError(err error) error {
 	return err
 }
 
+// maxRetryAfter caps Retry-After (seconds) so a hostile value cannot
+// overflow a time.Duration.
+const maxRetryAfter = 7 * 24 * 3600
+
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
 	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+		return time.Duration(min(s, maxRetryAfter)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		return t.Sub(now)
@@ -344,6 +348,11 @@ func ParseToken(body []byte, contentType string, received time.Time, opt ParseOp
 	if !ok || access == "" {
 		return nil, badResponse(errors.New("no access_token"))
 	}
+	if !headerSafe(access) {
+		// It goes into an Authorization header: refuse what would break
+		// or inject into it.
+		return nil, badResponse(errors.New("access_token holds whitespace or control characters"))
+	}
 	ttype, _ := stringField(obj, "token_type")
 	types := opt.TokenTypes
 	if len(types) == 0 {
@@ -376,7 +385,10 @@ func ParseToken(body []byte, contentType string, received time.Time, opt ParseOp
 		if max <= 0 {
 			max = math.MaxInt32 * time.Second
 		}
-		d := time.Duration(math.Min(secs, max.Seconds()) * float64(time.Second))
+		d := max // also keeps the float conversion below in range
+		if secs < max.Seconds() {
+			d = time.Duration(secs * float64(time.Second))
+		}
 		tok.Expiry = received.Add(d)
 	}
 	if raw, present := obj["scope"]; present && raw != nil {
@@ -390,6 +402,17 @@ func ParseToken(body []byte, contentType string, received time.Time, opt ParseOp
 }
 
 func badResponse(err error) *Error { return &Error{Kind: ErrBadResponse, Err: err} }
+
+// headerSafe reports whether s has no whitespace, control or non-ASCII
+// bytes, so it can follow "Bearer " in a header.
+func headerSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
 
 // DecodeJSONObject decodes body as one JSON object, unwrapping envelope
 // when non-empty. Numbers decode as json.Number.

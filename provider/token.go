@@ -94,10 +94,12 @@ func mask(s string) string {
 }
 
 // String returns a redacted description of t.
-func (t *Token) String() string {
-	if t == nil {
-		return "<nil>"
-	}
+//
+// String, GoString, Format, LogValue and MarshalJSON have value receivers
+// so that a Token printed, logged or marshalled by value (or inside a
+// struct held by value) is redacted too. fmt, slog and encoding/json print
+// a nil *Token as <nil> or null.
+func (t Token) String() string {
 	var b strings.Builder
 	b.WriteString("provider.Token{AccessToken:")
 	b.WriteString(mask(t.AccessToken))
@@ -116,11 +118,11 @@ func (t *Token) String() string {
 }
 
 // GoString implements fmt.GoStringer (%#v) with the redacted form.
-func (t *Token) GoString() string { return t.String() }
+func (t Token) GoString() string { return t.String() }
 
 // Format implements fmt.Formatter so that every verb (%v, %+v, %#v, %s, %q,
 // %x, ...) prints the redacted form.
-func (t *Token) Format(f fmt.State, verb rune) {
+func (t Token) Format(f fmt.State, verb rune) {
 	s := t.String()
 	if verb == 'q' {
 		s = fmt.Sprintf("%q", s)
@@ -129,10 +131,7 @@ func (t *Token) Format(f fmt.State, verb rune) {
 }
 
 // LogValue implements slog.LogValuer: no secret values, only their presence.
-func (t *Token) LogValue() slog.Value {
-	if t == nil {
-		return slog.StringValue("<nil>")
-	}
+func (t Token) LogValue() slog.Value {
 	attrs := []slog.Attr{
 		slog.String("type", t.TokenType),
 		slog.Bool("has_access_token", t.AccessToken != ""),
@@ -150,7 +149,7 @@ func (t *Token) LogValue() slog.Value {
 // MarshalJSON implements json.Marshaler with the redacted form, so a Token
 // that ends up in a JSON log or API reply leaks nothing. It is not a storage
 // encoding: use MarshalBinary for that.
-func (t *Token) MarshalJSON() ([]byte, error) {
+func (t Token) MarshalJSON() ([]byte, error) {
 	type redactedToken struct {
 		AccessToken  string    `json:"access_token,omitempty"`
 		TokenType    string    `json:"token_type,omitempty"`
@@ -176,6 +175,9 @@ var ErrBadEncoding = errors.New("provider: bad token encoding")
 //
 // encoding/gob uses it too, so a Token kept in an scs session round-trips.
 func (t *Token) MarshalBinary() ([]byte, error) {
+	if t == nil {
+		return nil, fmt.Errorf("%w: nil token", ErrBadEncoding)
+	}
 	var extra []byte
 	if len(t.Extra) > 0 {
 		var err error

@@ -117,6 +117,8 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, f *Failure, oauth
 		}
 	}
 	if f.Hang {
+		// Consume the body so the server notices when the client leaves.
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, s.cfg.MaxBody))
 		select {
 		case <-r.Context().Done():
 		case <-s.done:

@@ -9,6 +9,7 @@ package e2e
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/e2e/internal/harness"
 	"github.com/gatehouse-auth/gatehouse/provider"
+	"github.com/gatehouse-auth/gatehouse/provider/providertest"
 )
 
 // login runs the front half of a redirect login against as: a fresh state
@@ -455,4 +457,58 @@ func TestIndependentAS_Deviations(t *testing.T) {
 		}
 	})
 	leaks.AssertNone(t)
+}
+
+func TestIndependentAS_Revoke(t *testing.T) {
+	harness.GoroutineBaseline(t, harness.IgnoreBuntDB)
+	as := newIndieAS(t, indieOptions{})
+	a := newIndieAdapter(t, as.adapterConfig(t, nil))
+	code, verifier := login(t, as, a, indieRedirectURI)
+	tok, err := a.Exchange(t.Context(), code, verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Revoke(t.Context(), tok); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	leaks := harness.NewLeakScanner()
+	leaks.Plant("client_secret", indieSecret)
+	_, err = a.Identity(t.Context(), tok)
+	wantKind(t, leaks, err, provider.ErrUnauthorized, "invalid_token", http.StatusUnauthorized)
+	_, err = a.Refresh(t.Context(), tok)
+	wantKind(t, leaks, err, provider.ErrInvalidGrant, "invalid_grant", http.StatusUnauthorized)
+	// Revoking again is success (RFC 7009 §2.2).
+	if err := a.Revoke(t.Context(), tok); err != nil {
+		t.Fatalf("second Revoke: %v", err)
+	}
+	// RFC 7009 calls: refresh token then access token, twice.
+	if got := as.Calls("/revoke"); got != 4 {
+		t.Fatalf("/revoke called %d times, want 4", got)
+	}
+}
+
+// TestIndependentAS_Conformance runs the provider conformance suite with
+// the generic adapter against the independent server (faults injected by
+// the test's wrapper around its token endpoint).
+func TestIndependentAS_Conformance(t *testing.T) {
+	providertest.RunRedirect(t, providertest.RedirectHarness{
+		New: func(t *testing.T, logger *slog.Logger) providertest.RedirectFixture {
+			as := newIndieAS(t, indieOptions{})
+			cfg := as.adapterConfig(t, nil)
+			cfg.Logger = logger
+			// Short enough for quick timeout checks, long enough for a
+			// race-instrumented exchange on a loaded 2-core CI machine.
+			cfg.Timeout = time.Second
+			return providertest.RedirectFixture{
+				Provider:  newIndieAdapter(t, cfg),
+				Authorize: as.AuthorizeCode,
+				Fail:      func(f providertest.Failure) { as.FailNext(string(f)) },
+			}
+		},
+		RedirectURL:         indieRedirectURI,
+		Scopes:              []string{"profile", "email"},
+		ClientSecret:        indieSecret,
+		RotatesRefreshToken: true,
+		MaxWait:             5 * time.Second,
+	})
 }

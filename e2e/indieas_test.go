@@ -5,7 +5,10 @@ package e2e
 // with its own in-memory token store (buntdb) and client store.
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -65,6 +68,8 @@ type indieAS struct {
 	mu     sync.Mutex
 	urls   []*url.URL // every request URL received
 	logins atomic.Int64
+	fail   atomic.Pointer[string] // fault for the next /token request
+	done   chan struct{}          // closed when the test ends, before Close
 }
 
 func newIndieAS(t testing.TB, opt indieOptions) *indieAS {
@@ -102,7 +107,7 @@ func newIndieAS(t testing.TB, opt indieOptions) *indieAS {
 		srv.SetClientInfoHandler(server.ClientFormHandler)
 	}
 
-	as := &indieAS{Manager: m, OAuth: srv, Clients: clients}
+	as := &indieAS{Manager: m, OAuth: srv, Clients: clients, done: make(chan struct{})}
 	// Auto-approve: the resource owner is always indieUser.
 	srv.SetUserAuthorizationHandler(func(w http.ResponseWriter, r *http.Request) (string, error) {
 		as.logins.Add(1)
@@ -117,7 +122,38 @@ func newIndieAS(t testing.TB, opt indieOptions) *indieAS {
 		}
 	})
 	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
+		if f := as.fail.Swap(nil); f != nil {
+			injectFault(w, r, *f, as.done)
+			return
+		}
 		_ = srv.HandleTokenRequest(w, r)
+	})
+	// An RFC 7009 revocation endpoint on the library's manager and stores
+	// (the library has none): authenticate the client, then remove the
+	// token and, for a refresh token, the access token of the same grant.
+	// Unknown tokens are success.
+	mux.HandleFunc("/revoke", func(w http.ResponseWriter, r *http.Request) {
+		id, secret, ok := r.BasicAuth()
+		if r.Method != http.MethodPost || !ok {
+			http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+			return
+		}
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+		cli, err := clients.GetByID(r.Context(), id)
+		if err != nil || cli.GetSecret() != secret {
+			http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+			return
+		}
+		tok := r.PostFormValue("token")
+		ctx := r.Context()
+		if ti, err := m.LoadRefreshToken(ctx, tok); err == nil && ti.GetClientID() == id {
+			_ = m.RemoveAccessToken(ctx, ti.GetAccess())
+			_ = m.RemoveRefreshToken(ctx, tok)
+		} else if ti, err := m.LoadAccessToken(ctx, tok); err == nil && ti.GetClientID() == id {
+			_ = m.RemoveAccessToken(ctx, tok)
+		}
+		w.WriteHeader(http.StatusOK)
 	})
 	// A userinfo endpoint on the same mux, validating the bearer with the
 	// library's own manager.
@@ -143,7 +179,66 @@ func newIndieAS(t testing.TB, opt indieOptions) *indieAS {
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(as.Close)
+	t.Cleanup(func() { close(as.done) }) // runs first: release hung handlers
 	return as
+}
+
+// FailNext makes the next /token request fail with fault, one of the
+// providertest.Failure values: "unavailable" (503 temporarily_unavailable),
+// "timeout" (never answer), "malformed" (200 with broken JSON), "oversized"
+// (200 with 1 MiB + 1 of JSON-looking bytes).
+func (as *indieAS) FailNext(fault string) { as.fail.Store(&fault) }
+
+func injectFault(w http.ResponseWriter, r *http.Request, fault string, done <-chan struct{}) {
+	switch fault {
+	case "unavailable":
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"error":"temporarily_unavailable"}`))
+	case "timeout":
+		// Read the body first: only then does net/http watch the
+		// connection and cancel the context when the client hangs up.
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done(): // the client gave up
+		case <-done: // the test is over
+		}
+	case "malformed":
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"x","token_type":`))
+	case "oversized":
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"` + strings.Repeat("a", 1<<20) + `"}`))
+	default:
+		http.Error(w, "unknown fault "+fault, http.StatusTeapot)
+	}
+}
+
+// AuthorizeCode completes an authorization for authURL as a browser would
+// and returns the code and state brought back to the redirect URI
+// (providertest.RedirectFixture.Authorize).
+func (as *indieAS) AuthorizeCode(ctx context.Context, authURL string) (code, state string, err error) {
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
+	if err != nil {
+		return "", "", err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	_ = resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || err != nil {
+		return "", "", fmt.Errorf("authorize: status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	q := loc.Query()
+	if e := q.Get("error"); e != "" {
+		return "", "", fmt.Errorf("authorize: error=%s", e)
+	}
+	return q.Get("code"), q.Get("state"), nil
 }
 
 // Register adds (or replaces) a confidential client whose only redirect URI
@@ -178,16 +273,17 @@ func (as *indieAS) adapterConfig(t testing.TB, log *harness.LogCapture) gh.Confi
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	cfg := gh.Config{
-		Name:         "indie",
-		ClientID:     indieClientID,
-		ClientSecret: indieSecret,
-		AuthURL:      as.URL + "/authorize",
-		TokenURL:     as.URL + "/token",
-		RedirectURL:  indieRedirectURI,
-		UserInfoURL:  as.URL + "/userinfo",
-		Scopes:       []string{"profile", "email"},
-		HTTPClient:   &http.Client{Transport: tr},
-		Timeout:      5 * time.Second,
+		Name:          "indie",
+		ClientID:      indieClientID,
+		ClientSecret:  indieSecret,
+		AuthURL:       as.URL + "/authorize",
+		TokenURL:      as.URL + "/token",
+		RedirectURL:   indieRedirectURI,
+		UserInfoURL:   as.URL + "/userinfo",
+		RevocationURL: as.URL + "/revoke",
+		Scopes:        []string{"profile", "email"},
+		HTTPClient:    &http.Client{Transport: tr},
+		Timeout:       5 * time.Second,
 	}
 	if log != nil {
 		cfg.Logger = log.Logger()

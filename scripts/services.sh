@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # services.sh — the real backing services Gatehouse's tests use, on 127.0.0.1.
 #
-#   scripts/services.sh start   install (Debian) and start Redis and PostgreSQL
+#   scripts/services.sh start   install (Debian) and start Redis and PostgreSQL,
+#                               and install Chromium (started by the browser tests)
 #   scripts/services.sh stop    stop exactly what start started, remove its data
 #   scripts/services.sh status  say what is running
 #   scripts/services.sh env     print the export lines again
@@ -83,12 +84,15 @@ ensure_packages() {
 	pg_bindir >/dev/null || want+=(postgresql)
 	command -v psql >/dev/null || want+=(postgresql-client)
 	id postgres >/dev/null 2>&1 || want+=(postgresql)
+	chromium_bin >/dev/null || want+=(chromium)
 	if [ ${#want[@]} -gt 0 ]; then
 		apt_install $(printf '%s\n' "${want[@]}" | sort -u)
 	fi
 	pg_bindir >/dev/null || die "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin"
 	id postgres >/dev/null 2>&1 || die "user postgres missing (the postgresql package creates it)"
 }
+
+chromium_bin() { command -v chromium || command -v chromium-browser; }
 
 redis_up() { redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null | grep -q PONG; }
 
@@ -168,6 +172,7 @@ start_postgres() {
 env_lines() {
 	echo "export GATEHOUSE_REDIS_ADDR=127.0.0.1:$redis_port"
 	echo "export GATEHOUSE_POSTGRES_DSN='postgres://$pg_user:$pg_pass@127.0.0.1:$pg_port/$pg_db?sslmode=disable'"
+	echo "export GATEHOUSE_CHROMIUM=$(chromium_bin)"
 }
 
 stop_redis() {

@@ -434,7 +434,8 @@ func ClaimString(c map[string]any, k string) string {
 
 // Revoke implements provider.Revoker with RFC 7009: the refresh token first
 // (which revokes the grant on most servers), then the access token. 200 is
-// success whatever the body says; 503 is transient. Without a
+// success whatever the body says, and so is unsupported_token_type (the
+// server cannot revoke that kind of token); 503 is transient. Without a
 // RevocationURL it does nothing.
 func (a *Adapter) Revoke(ctx context.Context, t *provider.Token) error {
 	if a.cfg.RevocationURL == "" || t == nil {
@@ -446,7 +447,14 @@ func (a *Adapter) Revoke(ctx context.Context, t *provider.Token) error {
 			continue
 		}
 		p := map[string]any{"token": x.tok, "token_type_hint": x.hint}
-		if _, err := a.client.Do(ctx, "revoke", a.tokenRequest(a.cfg.RevocationURL, p)); err != nil {
+		_, err := a.client.Do(ctx, "revoke", a.tokenRequest(a.cfg.RevocationURL, p))
+		var pe *provider.Error
+		if errors.As(err, &pe) && pe.Code == "unsupported_token_type" {
+			// RFC 7009 §2.2.1: the server cannot revoke this kind of
+			// token (often access tokens); nothing more can be done.
+			err = nil
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}

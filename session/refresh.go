@@ -215,7 +215,7 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 		}
 		return m.clear(ctx, id, old)
 	}
-	fresh, err := p.Refresh(ctx, old)
+	fresh, err := m.refreshCapped(ctx, p, old)
 	if err == nil && (fresh == nil || fresh.AccessToken == "") {
 		err = &provider.Error{Provider: p.Name(), Op: "refresh", Kind: provider.ErrBadResponse, Err: errors.New("no access token")}
 	}
@@ -268,6 +268,21 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 		m.cfg.OnTokenChange(ctx, id, old.Clone(), next.Token.Clone())
 	}
 	return &result{kind: outFresh, rec: &next}
+}
+
+// refreshCapped calls p.Refresh within the MaxConcurrentRefreshes cap,
+// waiting for a slot at most until ctx ends (a transient failure).
+func (m *Manager) refreshCapped(ctx context.Context, p provider.Provider, old *provider.Token) (*provider.Token, error) {
+	if m.refreshes != nil {
+		select {
+		case m.refreshes <- struct{}{}:
+			defer func() { <-m.refreshes }()
+		case <-ctx.Done():
+			return nil, &provider.Error{Provider: p.Name(), Op: "refresh", Kind: provider.ErrUnavailable,
+				Err: fmt.Errorf("waiting for a refresh slot: %w", ctx.Err())}
+		}
+	}
+	return p.Refresh(ctx, old)
 }
 
 // clear deletes the login's record (its tokens) after the refresh token

@@ -94,6 +94,11 @@ type Config struct {
 	// BackoffMin and BackoffMax bound the per-login wait after a transient
 	// refresh failure (doubling, with jitter). Defaults 1s and 60s.
 	BackoffMin, BackoffMax time.Duration
+	// MaxConcurrentRefreshes caps the upstream refresh calls this Manager
+	// has in flight at once, so that many logins expiring together do not
+	// flood the provider: the others queue (their wait counts against
+	// RefreshTimeout). Default 64. Negative: no cap.
+	MaxConcurrentRefreshes int
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// OnTokenChange is called after a login's token set changed in the
@@ -120,6 +125,7 @@ type Manager struct {
 	sf        singleflight.Group
 	backoffMu sync.Mutex
 	backoff   map[string]backoffState
+	refreshes chan struct{} // MaxConcurrentRefreshes slots; nil: no cap
 }
 
 // New returns a Manager for cfg. It never panics; an invalid field is an
@@ -155,7 +161,13 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.BackoffMax < cfg.BackoffMin {
 		cfg.BackoffMax = cfg.BackoffMin
 	}
+	if cfg.MaxConcurrentRefreshes == 0 {
+		cfg.MaxConcurrentRefreshes = 64
+	}
 	m := &Manager{cfg: cfg, now: cfg.Now, log: cfg.Logger, locker: cfg.Locker, backoff: map[string]backoffState{}}
+	if cfg.MaxConcurrentRefreshes > 0 {
+		m.refreshes = make(chan struct{}, cfg.MaxConcurrentRefreshes)
+	}
 	if m.now == nil {
 		m.now = time.Now
 	}

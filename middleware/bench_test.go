@@ -1,0 +1,423 @@
+package middleware_test
+
+// Performance benchmarks of issue 9. scripts/bench.sh (make bench) runs
+// them with -benchmem -count=6 and prints the ratios; CI runs them with
+// -benchtime=100x so they keep compiling and running.
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/gob"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/goredisstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-auth/gatehouse/adapters/oauth2"
+	"github.com/gatehouse-auth/gatehouse/adapters/oauth2/oauth2test"
+	"github.com/gatehouse-auth/gatehouse/adapters/wazo"
+	"github.com/gatehouse-auth/gatehouse/adapters/wazo/wazotest"
+	"github.com/gatehouse-auth/gatehouse/middleware"
+	"github.com/gatehouse-auth/gatehouse/middleware/authtest"
+	"github.com/gatehouse-auth/gatehouse/middleware/echoauth"
+	"github.com/gatehouse-auth/gatehouse/middleware/jwtauth"
+	"github.com/gatehouse-auth/gatehouse/provider"
+	"github.com/gatehouse-auth/gatehouse/session"
+)
+
+const (
+	benchPublicURL = "https://app.example"
+	benchClientID  = "bench-client"
+	benchSecret    = "bench-client-secret-0123456789"
+	benchProvider  = "alpha"
+)
+
+// benchIdentity and benchToken are the identity and token set every
+// logged-in benchmark stores: a user id and a 1 KiB access token (the size
+// of a typical JWT access token) with a refresh token and scopes.
+func benchIdentity() provider.Identity {
+	return provider.Identity{Provider: benchProvider, Subject: "user-123456", Name: "Ada Lovelace",
+		Email: "ada@example.com", Picture: "https://example.com/a.png"}
+}
+
+func benchToken(expiry time.Time) *provider.Token {
+	return &provider.Token{
+		AccessToken:  "at-" + strings.Repeat("x", 1021),
+		TokenType:    "Bearer",
+		RefreshToken: "rt-" + strings.Repeat("y", 61),
+		Expiry:       expiry,
+		Scopes:       []string{"openid", "profile", "email"},
+	}
+}
+
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// benchSessions is the scs manager every case uses: scs's defaults
+// (Lifetime 24h, no IdleTimeout, GobCodec until Gatehouse replaces it) with
+// a Secure cookie.
+func benchSessions(store scs.Store) *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = store
+	sm.Cookie.Name = "__Host-gatehouse"
+	sm.Cookie.Secure = true
+	return sm
+}
+
+// benchAS is a fake authorization server for alpha. refreshDelay, when
+// set, delays every token-endpoint reply.
+func benchAS(tb testing.TB) *oauth2test.Server {
+	srv := oauth2test.NewServer(oauth2test.Config{
+		Clients:     []oauth2test.Client{{ID: benchClientID, Secret: benchSecret, RedirectURIs: []string{benchPublicURL + "/auth/" + benchProvider + "/callback"}}},
+		Users:       []oauth2test.User{{Subject: "user-123456", Name: "Ada Lovelace", Email: "ada@example.com"}},
+		AccessTTL:   time.Hour,
+		RequirePKCE: true,
+	})
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+func benchAdapter(tb testing.TB, srv *oauth2test.Server) *oauth2.Adapter {
+	p, err := oauth2.New(oauth2.Config{
+		Name: benchProvider, ClientID: benchClientID, ClientSecret: benchSecret,
+		AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL(), RevocationURL: srv.RevocationURL(),
+		UserInfoURL: srv.UserInfoURL(), RedirectURL: benchPublicURL + "/auth/" + benchProvider + "/callback",
+		Scopes: []string{"openid", "profile"},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// benchAuth builds an Auth over sm with the given providers (JWT optional).
+func benchAuth(tb testing.TB, sm *scs.SessionManager, jwtA *jwtauth.Authority, ps ...provider.Provider) *middleware.Auth {
+	mgr, err := session.New(session.Config{SessionManager: sm, Logger: discard()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a, err := middleware.New(middleware.Config{Providers: ps, Sessions: mgr, PublicURL: benchPublicURL, JWT: jwtA, Logger: discard()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = a.Close() })
+	return a
+}
+
+// hello is the app handler behind Require: it reads the identity.
+var hello = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	id, ok := middleware.IdentityFrom(r.Context())
+	if !ok {
+		http.Error(w, "no identity", http.StatusInternalServerError)
+		return
+	}
+	_, _ = io.WriteString(w, "hello "+id.Subject)
+})
+
+// serve runs one request per iteration and checks the answer.
+func serve(b *testing.B, h http.Handler, prepare func(r *http.Request)) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := httptest.NewRequest(http.MethodGet, "/private", nil)
+		prepare(r)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body.String())
+		}
+	}
+}
+
+// scsBaseline is the reference: scs LoadAndSave alone, its default
+// GobCodec, storing the same identity and token set, read by the handler.
+func scsBaseline(b *testing.B, store scs.Store) (http.Handler, *http.Cookie) {
+	gob.Register(provider.Identity{})
+	gob.Register(&provider.Token{})
+	sm := benchSessions(store)
+	ctx, err := sm.Load(context.Background(), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sm.Put(ctx, "identity", benchIdentity())
+	sm.Put(ctx, "token", benchToken(time.Now().Add(time.Hour)))
+	value, _, err := sm.Commit(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := sm.Get(r.Context(), "identity").(provider.Identity)
+		tok, ok2 := sm.Get(r.Context(), "token").(*provider.Token)
+		if !ok || !ok2 || !tok.Valid() {
+			http.Error(w, "no identity", http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "hello "+id.Subject)
+	}))
+	return h, &http.Cookie{Name: sm.Cookie.Name, Value: value}
+}
+
+// cookieCase is Gatehouse's Require over store with a logged-in session.
+func cookieCase(b *testing.B, store scs.Store) (*middleware.Auth, *http.Cookie) {
+	srv := benchAS(b)
+	a := benchAuth(b, benchSessions(store), nil, benchAdapter(b, srv))
+	c, err := authtest.NewSession(context.Background(), a, benchIdentity(), benchToken(time.Now().Add(time.Hour)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a, c
+}
+
+// jwtKey returns a signing key for alg and the key a plain jwt.Parse
+// verifies with.
+func jwtKey(b *testing.B, alg jwtauth.Algorithm) (jwtauth.Key, any) {
+	switch alg {
+	case jwtauth.EdDSA:
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return jwtauth.Key{ID: "k1", Private: priv}, pub
+	case jwtauth.ES256:
+		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return jwtauth.Key{ID: "k1", Private: priv}, &priv.PublicKey
+	default:
+		secret := make([]byte, 32)
+		_, _ = rand.Read(secret)
+		return jwtauth.Key{ID: "k1", Private: secret}, secret
+	}
+}
+
+// BenchmarkRequire measures one logged-in request through each stack, in
+// one run so the ratios are comparable (see scripts/bench.sh):
+//
+//   - bare: the handler alone (request and recorder included, as in every case);
+//   - scs: scs LoadAndSave with its GobCodec and memstore, same identity and token set;
+//   - cookie: Gatehouse Require, memstore, valid token, session cookie;
+//   - echo-cookie: the same through Echo and echoauth;
+//   - jwt-eddsa, jwt-es256, jwt-hs256: Require with a bearer JWT instead of the cookie;
+//   - jwt-parse-*: a plain jwt.Parse of the same token (the reference of jwt-*);
+//   - redis/scs, redis/cookie: scs and Gatehouse over a real Redis
+//     (GATEHOUSE_REDIS_ADDR), reporting Redis commands per request.
+func BenchmarkRequire(b *testing.B) {
+	b.Run("bare", func(b *testing.B) {
+		serve(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "hello "+"user-123456")
+		}), func(*http.Request) {})
+	})
+	b.Run("scs", func(b *testing.B) {
+		h, c := scsBaseline(b, memstore.NewWithCleanupInterval(0))
+		serve(b, h, func(r *http.Request) { r.AddCookie(c) })
+	})
+	b.Run("cookie", func(b *testing.B) {
+		a, c := cookieCase(b, memstore.NewWithCleanupInterval(0))
+		serve(b, a.Require(hello), func(r *http.Request) { r.AddCookie(c) })
+	})
+	b.Run("echo-cookie", func(b *testing.B) {
+		a, c := cookieCase(b, memstore.NewWithCleanupInterval(0))
+		e := echo.New()
+		e.Use(echoauth.Sessions(a))
+		e.GET("/private", echo.WrapHandler(hello), echoauth.Require(a))
+		serve(b, e, func(r *http.Request) { r.AddCookie(c) })
+	})
+	for _, alg := range []jwtauth.Algorithm{jwtauth.EdDSA, jwtauth.ES256, jwtauth.HS256} {
+		name := strings.ToLower(string(alg))
+		key, verifyKey := jwtKey(b, alg)
+		authority, err := jwtauth.New(jwtauth.Config{Issuer: benchPublicURL, Audience: "bench-api", Algorithm: alg, Keys: []jwtauth.Key{key}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var tok string
+		b.Run("jwt-"+name, func(b *testing.B) {
+			srv := benchAS(b)
+			a := benchAuth(b, benchSessions(memstore.NewWithCleanupInterval(0)), authority, benchAdapter(b, srv))
+			c, err := authtest.NewSession(context.Background(), a, benchIdentity(), benchToken(time.Now().Add(time.Hour)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, err := a.Sessions().Sessions().Load(context.Background(), c.Value)
+			if err != nil {
+				b.Fatal(err)
+			}
+			l, err := a.Sessions().CurrentLogin(ctx)
+			if err != nil || l == nil {
+				b.Fatal("no login", err)
+			}
+			if tok, _, err = authority.Mint(l.Identity.Subject, l.ID, l.Provider, l.Token.Scopes); err != nil {
+				b.Fatal(err)
+			}
+			authz := "Bearer " + tok
+			serve(b, a.Require(hello), func(r *http.Request) {
+				r.Header.Set("Authorization", authz)
+				r.Header.Set("Accept", "application/json")
+			})
+		})
+		b.Run("jwt-parse-"+name, func(b *testing.B) {
+			if tok == "" {
+				b.Skip("jwt-" + name + " did not run")
+			}
+			keyFunc := func(*jwt.Token) (any, error) { return verifyKey, nil }
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := jwt.Parse(tok, keyFunc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("redis", func(b *testing.B) {
+		b.Run("scs", func(b *testing.B) {
+			store, n := redisStore(b)
+			h, c := scsBaseline(b, store)
+			before := n.Load()
+			serve(b, h, func(r *http.Request) { r.AddCookie(c) })
+			b.ReportMetric(float64(n.Load()-before)/float64(b.N), "redis-cmds/op")
+		})
+		b.Run("cookie", func(b *testing.B) {
+			store, n := redisStore(b)
+			a, c := cookieCase(b, store)
+			h := a.Require(hello)
+			before := n.Load()
+			serve(b, h, func(r *http.Request) { r.AddCookie(c) })
+			b.ReportMetric(float64(n.Load()-before)/float64(b.N), "redis-cmds/op")
+		})
+	})
+}
+
+// countHook counts Redis round trips: each command, and each pipeline as one.
+type countHook struct{ n *atomic.Int64 }
+
+func (h countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// redisStore opens an scs store on GATEHOUSE_REDIS_ADDR under a fresh
+// prefix (its keys are deleted afterwards) and the counter of its round
+// trips. Without the variable the benchmark is skipped, except in CI
+// (CI=true), where that is a failure.
+func redisStore(b *testing.B) (scs.Store, *atomic.Int64) {
+	addr := os.Getenv("GATEHOUSE_REDIS_ADDR")
+	if addr == "" {
+		if os.Getenv("CI") == "true" {
+			b.Fatal("GATEHOUSE_REDIS_ADDR is not set (CI=true): start Redis with scripts/services.sh")
+		}
+		b.Skip("GATEHOUSE_REDIS_ADDR not set: skipping the Redis benchmarks (bash scripts/services.sh start)")
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	var buf [6]byte
+	_, _ = rand.Read(buf[:])
+	prefix := "gh-bench:" + hex.EncodeToString(buf[:]) + ":"
+	b.Cleanup(func() {
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+		_ = c.Close()
+	})
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		b.Fatalf("redis at %s: %v", addr, err)
+	}
+	n := new(atomic.Int64)
+	c.AddHook(countHook{n})
+	return goredisstore.NewWithPrefix(c, prefix), n
+}
+
+// BenchmarkLogin measures whole logins in-process, reported as logins/s:
+// redirect (GET login → the fake's authorize endpoint → callback, which
+// exchanges the code and reads userinfo from the fake over loopback HTTP)
+// and password (a JSON POST to the Wazo-style login, which calls the fake
+// wazo-auth).
+func BenchmarkLogin(b *testing.B) {
+	b.Run("redirect", func(b *testing.B) {
+		srv := benchAS(b)
+		a := benchAuth(b, benchSessions(memstore.NewWithCleanupInterval(0)), nil, benchAdapter(b, srv))
+		h := a.Wrap(a.Handler())
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, benchPublicURL+"/auth/alpha/login?return_to=/inbox", nil))
+			if w.Code != http.StatusFound {
+				b.Fatalf("login: %d", w.Code)
+			}
+			cookies := w.Result().Cookies()
+			code, state, err := srv.AuthorizeCode(ctx, w.Header().Get("Location"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := httptest.NewRequest(http.MethodGet, benchPublicURL+"/auth/alpha/callback?code="+url.QueryEscape(code)+"&state="+url.QueryEscape(state), nil)
+			for _, c := range cookies {
+				r.AddCookie(c)
+			}
+			w = httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/inbox" {
+				b.Fatalf("callback: %d %s", w.Code, w.Body.String())
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
+	})
+	b.Run("password", func(b *testing.B) {
+		wz := wazotest.NewServer(wazotest.Config{
+			Users:       []wazotest.User{{Username: "alice", Password: "correct-horse-battery"}},
+			MaxSessions: 1 << 30,
+		})
+		b.Cleanup(wz.Close)
+		p, err := wazo.New(wazo.Config{BaseURL: wz.URL, ClientID: "gatehouse-bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		a := benchAuth(b, benchSessions(memstore.NewWithCleanupInterval(0)), nil, p)
+		h := a.Wrap(a.Handler())
+		body, _ := json.Marshal(map[string]string{"username": "alice", "password": "correct-horse-battery"})
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			r := httptest.NewRequest(http.MethodPost, benchPublicURL+"/auth/wazo/login", strings.NewReader(string(body)))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Accept", "application/json")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusOK || len(w.Result().Cookies()) == 0 {
+				b.Fatalf("password login: %d %s", w.Code, w.Body.String())
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
+	})
+}

@@ -531,9 +531,25 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// revoke revokes the login's tokens upstream in the background, bounded by
-// RevokeTimeout; a failure is logged (without the token) and never blocks
-// the local logout (RFC 7009 §2.1; security checklist F.42).
+// Revocation retry policy (RFC 7009 §2.2.1: on 503 the client may retry
+// later, honouring Retry-After).
+const (
+	// revokeAttempts is the most revocation requests made per logout.
+	revokeAttempts = 3
+	// revokeMinWait is the wait before a retry when the server names none.
+	revokeMinWait = time.Second
+	// revokeMaxWait caps a server-supplied Retry-After.
+	revokeMaxWait = time.Minute
+)
+
+// revoke revokes the login's tokens upstream in the background; the local
+// logout has already happened and never waits for it (RFC 7009 §2.1;
+// security checklist F.42). Each attempt is bounded by RevokeTimeout. When
+// the provider is unavailable (503 and other 5xx, timeouts, connection
+// errors) the revocation is retried, after the provider's Retry-After
+// (capped at one minute) or one second, at most three attempts in all
+// (RFC 7009 §2.2.1). Any other error ends it. Failures are logged without
+// the token. Close cancels pending retries.
 func (a *Auth) revoke(ctx context.Context, login *session.Login) {
 	p, ok := a.providers[login.Provider]
 	rv, canRevoke := p.(provider.Revoker)
@@ -541,15 +557,38 @@ func (a *Auth) revoke(ctx context.Context, login *session.Login) {
 		return
 	}
 	tok := login.Token.Clone()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.RevokeTimeout)
+	bg := context.WithoutCancel(ctx)
 	a.revokes.Add(1)
 	go func() {
 		defer a.revokes.Done()
-		defer cancel()
-		if err := rv.Revoke(ctx, tok); err != nil {
-			a.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse: upstream revocation failed", slog.String("event", "revoke_failed"),
-				slog.String("provider", login.Provider), slog.String("error", err.Error()))
-			a.emit(ctx, Event{Type: EventError, Provider: login.Provider, Subject: login.Identity.Subject, Code: "revoke_failed", Err: err})
+		for attempt := 1; ; attempt++ {
+			actx, cancel := context.WithTimeout(bg, a.cfg.RevokeTimeout)
+			err := rv.Revoke(actx, tok)
+			cancel()
+			if err == nil {
+				return
+			}
+			retry := attempt < revokeAttempts && errors.Is(err, provider.ErrUnavailable)
+			wait := revokeMinWait
+			if ra := provider.RetryAfter(err); ra > wait {
+				wait = min(ra, revokeMaxWait)
+			}
+			attrs := []slog.Attr{slog.String("event", "revoke_failed"), slog.String("provider", login.Provider),
+				slog.Int("attempt", attempt), slog.String("error", err.Error())}
+			if retry {
+				attrs = append(attrs, slog.Duration("retry_in", wait))
+			}
+			a.log.LogAttrs(bg, slog.LevelWarn, "gatehouse: upstream revocation failed", attrs...)
+			if !retry {
+				a.emit(bg, Event{Type: EventError, Provider: login.Provider, Subject: login.Identity.Subject, Code: "revoke_failed", Err: err})
+				return
+			}
+			select {
+			case <-a.after(wait):
+			case <-a.stop:
+				a.emit(bg, Event{Type: EventError, Provider: login.Provider, Subject: login.Identity.Subject, Code: "revoke_failed", Err: err})
+				return
+			}
 		}
 	}()
 }

@@ -107,8 +107,10 @@ type Config struct {
 	// the session cookie is not Secure. Default false.
 	DevMode bool
 
-	// RevokeTimeout bounds the background upstream revocation at logout.
-	// Default 10s.
+	// RevokeTimeout bounds each background upstream revocation attempt at
+	// logout. A provider that is unavailable (503, Retry-After honoured) is
+	// asked again, at most three attempts in all (RFC 7009 §2.2.1); the
+	// local logout never waits for any of it. Default 10s.
 	RevokeTimeout time.Duration
 
 	// UpstreamTransport is the base transport of the clients returned by
@@ -187,14 +189,18 @@ type Auth struct {
 	scopeMu   sync.RWMutex
 	scopeSets map[string][]string // RequireScopes id → extra scopes
 
-	revokes sync.WaitGroup
+	revokes   sync.WaitGroup
+	stop      chan struct{} // closed by Close: pending revocation retries end
+	closeOnce sync.Once
+	after     func(time.Duration) <-chan time.Time // timer for revocation retries (tests replace it)
 }
 
 var reserved = map[string]bool{"login": true, "logout": true, "token": true, ".well-known": true}
 
 // New checks cfg, fills defaults and returns an Auth. It never panics.
 func New(cfg Config) (*Auth, error) {
-	a := &Auth{providers: map[string]provider.Provider{}, implicit: map[string]bool{}, allowedHosts: map[string]bool{}, scopeSets: map[string][]string{}}
+	a := &Auth{providers: map[string]provider.Provider{}, implicit: map[string]bool{}, allowedHosts: map[string]bool{}, scopeSets: map[string][]string{},
+		stop: make(chan struct{}), after: time.After}
 	if len(cfg.Providers) == 0 {
 		return nil, fmt.Errorf("%w: at least one provider is required", ErrConfig)
 	}
@@ -340,9 +346,11 @@ func (a *Auth) Sessions() *session.Manager { return a.sessions }
 // BasePath returns the absolute path the auth routes are served under.
 func (a *Auth) BasePath() string { return a.base }
 
-// Close waits for background upstream revocations started by logouts to
-// finish (each is bounded by Config.RevokeTimeout). Call it at shutdown.
+// Close cancels the pending retries of background upstream revocations
+// started by logouts and waits for the attempts in flight to finish (each
+// is bounded by Config.RevokeTimeout). Call it at shutdown.
 func (a *Auth) Close() error {
+	a.closeOnce.Do(func() { close(a.stop) })
 	a.revokes.Wait()
 	return nil
 }

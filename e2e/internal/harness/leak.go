@@ -42,10 +42,13 @@ func (l Leak) String() string {
 // [LeakScanner.AssertNone] reads them. Leak reports name the secret's label,
 // never its value. It is safe for concurrent use.
 type LeakScanner struct {
-	mu      sync.Mutex
-	secrets []planted
-	leaks   []Leak
+	mu       sync.Mutex
+	secrets  []planted
+	leaks    []Leak
+	recorded []recordedText // traffic kept by Transport
 }
+
+type recordedText struct{ where, text string }
 
 type planted struct {
 	label string
@@ -143,11 +146,7 @@ func (s *LeakScanner) ScanURL(where string, u *url.URL) []Leak {
 	if u == nil {
 		return nil
 	}
-	text := u.String()
-	if dec, err := url.QueryUnescape(text); err == nil {
-		text += "\n" + dec
-	}
-	return s.ScanString(where+" URL", text)
+	return s.ScanString(where+" URL", urlText(u))
 }
 
 // ScanHeader scans every header name and value.
@@ -187,7 +186,10 @@ func (s *LeakScanner) ScanLogs(c *LogCapture) []Leak {
 }
 
 // Transport wraps base (nil: http.DefaultTransport) so that every request
-// URL and every response (headers and body) passing through is scanned.
+// URL and every response (status, headers and body) passing through is
+// kept and scanned when Leaks or AssertNone is called, against every secret
+// planted by then: a secret that only becomes known in the middle of a flow
+// (a token, a PKCE verifier) still counts for the responses before it.
 // Give it to the *http.Client that plays the browser or API client; keep
 // the upstream calls, where secrets belong, on other clients.
 func (s *LeakScanner) Transport(base http.RoundTripper) http.RoundTripper {
@@ -203,29 +205,59 @@ type scanTransport struct {
 }
 
 func (t *scanTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	method := req.Method
+	t.s.keep(method+" request URL", urlText(req.URL))
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
-		t.s.ScanURL(req.Method+" request", req.URL)
 		return nil, err
 	}
 	body, rerr := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if resp.Request == nil {
-		resp.Request = req
+	where := method + " " + req.URL.Path + " response"
+	var hdr strings.Builder
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			hdr.WriteString(k + ": " + v + "\n")
+		}
 	}
-	t.s.ScanResponse(resp, body)
+	t.s.keep(where+" status", resp.Status)
+	t.s.keep(where+" header", hdr.String())
+	t.s.keep(where+" body", string(body))
 	if rerr != nil {
 		return nil, rerr
 	}
 	return resp, nil
 }
 
-// Leaks returns every leak recorded so far.
+func (s *LeakScanner) keep(where, text string) {
+	if text == "" {
+		return
+	}
+	s.mu.Lock()
+	s.recorded = append(s.recorded, recordedText{where, text})
+	s.mu.Unlock()
+}
+
+func urlText(u *url.URL) string {
+	text := u.String()
+	if dec, err := url.QueryUnescape(text); err == nil {
+		text += "\n" + dec
+	}
+	return text
+}
+
+// Leaks returns every leak found so far: those the Scan methods recorded,
+// then those in the traffic kept by Transport.
 func (s *LeakScanner) Leaks() []Leak {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Leak(nil), s.leaks...)
+	out := append([]Leak(nil), s.leaks...)
+	recorded := append([]recordedText(nil), s.recorded...)
+	s.mu.Unlock()
+	for _, r := range recorded {
+		out = append(out, s.find(r.where, r.text)...)
+	}
+	return out
 }
 
 // AssertNone fails t with one line per recorded leak.

@@ -164,3 +164,26 @@ func TestLeakScanner_PlantRefusesShortSecrets(t *testing.T) {
 	}()
 	NewLeakScanner().Plant("short", "abc")
 }
+
+func TestLeakScanner_TransportCountsSecretsPlantedLater(t *testing.T) {
+	GoroutineBaseline(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "verifier=late-planted-verifier-123")
+	}))
+	t.Cleanup(srv.Close)
+	s := NewLeakScanner()
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	resp, err := (&http.Client{Transport: s.Transport(tr)}).Get(srv.URL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if len(s.Leaks()) != 0 {
+		t.Fatal("leak before anything was planted")
+	}
+	s.Plant("verifier", "late-planted-verifier-123")
+	if got := s.Leaks(); len(got) != 1 || got[0].Where != "GET /login response body" {
+		t.Fatalf("Leaks = %v, want the earlier response", got)
+	}
+}

@@ -1,7 +1,7 @@
 // Package customadapter shows how to write a Gatehouse provider adapter of
 // your own: a GitHub-style OAuth2 provider in about 150 lines, built on the
 // generic engine in adapters/oauth2 and tested with provider/providertest
-// against a fake made from adapters/oauth2/oauth2test (see github_test.go).
+// against a fake made from adapters/oauth2/oauth2test (package githubtest).
 //
 // What makes this upstream different from plain RFC 6749, and where each
 // difference is handled:

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/adapters/oauth2/oauth2test"
 	"github.com/gatehouse-auth/gatehouse/examples/customadapter"
+	"github.com/gatehouse-auth/gatehouse/examples/customadapter/githubtest"
 	"github.com/gatehouse-auth/gatehouse/provider"
 	"github.com/gatehouse-auth/gatehouse/provider/providertest"
 )
@@ -23,57 +22,10 @@ const (
 	redirect = "https://app.example/auth/github/callback"
 )
 
-// newFakeGitHub is a GitHub-style upstream made from the generic fake:
-// GitHub's paths, its reply shape (lower-case "bearer", comma-separated
-// scope), GET /user and the grant revocation endpoint.
+// newFakeGitHub starts the GitHub-style fake, closed when t ends.
 func newFakeGitHub(t *testing.T) *oauth2test.Server {
 	t.Helper()
-	s := oauth2test.NewUnstartedServer(oauth2test.Config{
-		Clients: []oauth2test.Client{{ID: clientID, Secret: secret, RedirectURIs: []string{redirect}}},
-		Users: []oauth2test.User{{Subject: "583231", Email: "octocat@example.test",
-			Claims: map[string]any{"login": "octocat", "avatar_url": "https://avatars.example/u/583231"}}},
-		Paths:       oauth2test.Paths{Authorize: "/login/oauth/authorize", Token: "/login/oauth/access_token", UserInfo: "-", Revoke: "-"},
-		Encodings:   oauth2test.EncodingForm | oauth2test.EncodingJSON,
-		RequirePKCE: true,
-		RenderToken: func(w http.ResponseWriter, _ *http.Request, reply *oauth2test.TokenReply) {
-			f := reply.Fields()
-			f["token_type"] = "bearer"
-			f["scope"] = strings.Join(reply.Scopes, ",")
-			oauth2test.WriteJSON(w, http.StatusOK, f)
-		},
-	})
-	s.HandleFunc("GET /user", func(w http.ResponseWriter, r *http.Request) {
-		info, ok := s.BearerToken(r)
-		if !ok {
-			oauth2test.WriteJSON(w, http.StatusUnauthorized, map[string]string{"message": "Bad credentials"})
-			return
-		}
-		id, _ := strconv.ParseInt(info.User.Subject, 10, 64)
-		oauth2test.WriteJSON(w, http.StatusOK, map[string]any{
-			"id": id, "login": info.User.Claims["login"], "name": nil, "email": info.User.Email,
-			"avatar_url": info.User.Claims["avatar_url"], "html_url": "https://github.example/octocat",
-		})
-	})
-	s.HandleFunc("DELETE /applications/{client_id}/grant", func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		if !ok || user != r.PathValue("client_id") || user != clientID || pass != secret {
-			oauth2test.WriteJSON(w, http.StatusUnauthorized, map[string]string{"message": "Requires authentication"})
-			return
-		}
-		var body struct {
-			AccessToken string `json:"access_token"`
-		}
-		if json.NewDecoder(r.Body).Decode(&body) != nil || body.AccessToken == "" {
-			oauth2test.WriteJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "Invalid request"})
-			return
-		}
-		if !s.RevokeToken(body.AccessToken) {
-			oauth2test.WriteJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-	s.Start()
+	s := githubtest.NewServer(githubtest.Config{ClientID: clientID, ClientSecret: secret, RedirectURIs: []string{redirect}})
 	t.Cleanup(s.Close)
 	return s
 }

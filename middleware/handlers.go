@@ -112,6 +112,17 @@ func (a *Auth) route(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// limitKeys are the rate-limit keys of a login start or callback: the
+// client IP and, when the request carries one, the session (hashed, so the
+// limiter holds no session token).
+func (a *Auth) limitKeys(r *http.Request) []string {
+	keys := []string{"ip:" + a.cfg.ClientIP(r)}
+	if c, err := r.Cookie(a.sessions.Sessions().Cookie.Name); err == nil && c.Value != "" {
+		keys = append(keys, hashKey("session:", c.Value))
+	}
+	return keys
+}
+
 func allow(r *http.Request, methods ...string) bool { return slices.Contains(methods, r.Method) }
 
 // chooser renders the provider chooser: a button per redirect provider, the
@@ -143,6 +154,13 @@ func (a *Auth) redirectLogin(w http.ResponseWriter, r *http.Request, p provider.
 	ctx := r.Context()
 	q := r.URL.Query()
 	name := p.Name()
+	keys := a.limitKeys(r)
+	if wait := a.loginLimiter.blocked(a.now(), keys...); wait > 0 {
+		a.fail(w, r, failure{status: http.StatusTooManyRequests, code: "rate_limited", provider: name, retryAfter: wait,
+			message: "Too many sign-in attempts. Please wait a minute and try again."})
+		return
+	}
+	a.loginLimiter.fail(a.now(), keys...)
 	att := session.Attempt{
 		State:    provider.NewState(),
 		Provider: name,
@@ -192,8 +210,8 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.Redir
 	name := p.Name()
 	q := r.URL.Query()
 	restart := a.LoginURL(name, "")
-	ipKey := "ip:" + a.cfg.ClientIP(r)
-	if wait := a.cbLimiter.blocked(a.now(), ipKey); wait > 0 {
+	keys := a.limitKeys(r)
+	if wait := a.cbLimiter.blocked(a.now(), keys...); wait > 0 {
 		a.fail(w, r, failure{status: http.StatusTooManyRequests, code: "rate_limited", provider: name, retryAfter: wait,
 			message: "Too many failed sign-in attempts. Please wait a minute and try again."})
 		return
@@ -204,7 +222,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.Redir
 			a.renderHTML(w, r, http.StatusOK, "implicit", page{Title: "Signing in", Action: a.base + "/" + name + "/implicit"})
 			return
 		}
-		a.cbLimiter.fail(a.now(), ipKey)
+		a.cbLimiter.fail(a.now(), keys...)
 		a.fail(w, r, failure{status: http.StatusBadRequest, code: "missing_state", provider: name, retry: restart,
 			message: "OAuth login failed: the provider's response carries no state. Please restart the login."})
 		return
@@ -213,7 +231,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.Redir
 	if err != nil {
 		f := attemptFailure(name, restart, err)
 		if f.status < 500 {
-			a.cbLimiter.fail(a.now(), ipKey)
+			a.cbLimiter.fail(a.now(), keys...)
 		}
 		a.fail(w, r, f)
 		return

@@ -93,9 +93,16 @@ type Config struct {
 	PasswordRateLimit RateLimit
 
 	// CallbackRateLimit limits failed callbacks (unknown, replayed or
-	// expired state; missing state) per client IP, so junk callbacks cannot
+	// expired state; missing state) per client IP and per session, so junk callbacks cannot
 	// be used to hammer the session store. Default: 30 failures per minute.
 	CallbackRateLimit RateLimit
+
+	// LoginRateLimit limits login starts ({BasePath}/{provider}/login of a
+	// redirect provider: each one creates a login attempt and a
+	// redirect) per client IP and per session; Failures counts every start
+	// here. Beyond it the start gets 429 with Retry-After before anything is
+	// stored (RFC 6819 §4.4.1.12). Default: 60 starts per minute each.
+	LoginRateLimit RateLimit
 
 	// ClientIP returns the client address used for rate limiting. Default:
 	// the host part of r.RemoteAddr. Set it when the app runs behind a
@@ -184,6 +191,7 @@ type Auth struct {
 	allowedHosts map[string]bool
 	limiter      *limiter
 	cbLimiter    *limiter
+	loginLimiter *limiter
 	transport    http.RoundTripper
 
 	scopeMu   sync.RWMutex
@@ -270,6 +278,13 @@ func New(cfg Config) (*Auth, error) {
 		cfg.CallbackRateLimit.Window = time.Minute
 	}
 	a.cbLimiter = newLimiter(cfg.CallbackRateLimit.Failures, cfg.CallbackRateLimit.Window)
+	if cfg.LoginRateLimit.Failures <= 0 {
+		cfg.LoginRateLimit.Failures = 60
+	}
+	if cfg.LoginRateLimit.Window <= 0 {
+		cfg.LoginRateLimit.Window = time.Minute
+	}
+	a.loginLimiter = newLimiter(cfg.LoginRateLimit.Failures, cfg.LoginRateLimit.Window)
 
 	for _, h := range cfg.AllowedReturnHosts {
 		if h == "" || strings.ContainsAny(h, "/\\@?# ") {

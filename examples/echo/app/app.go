@@ -114,7 +114,7 @@ var homePage = template.Must(template.New("home").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Signed in</title></head>
 <body>
-<h1>Hello, {{.ID.Name}}</h1>
+<h1>Hello{{with .ID.Name}}, {{.}}{{end}}</h1>
 <p>You are <code>{{.ID.Subject}}</code> at <strong>{{.ID.Provider}}</strong> (served by Echo).</p>
 <form method="post" action="/auth/logout">
 <input type="hidden" name="csrf_token" value="{{.CSRF}}">

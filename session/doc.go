@@ -36,8 +36,12 @@
 // Login attempts live in the session map: two login starts of one browser
 // that run truly concurrently (the same milliseconds) may keep only one
 // attempt, as with any scs value. A request that was already running when
-// the user logged out may save the session map back; the login it holds
-// then has no record, so it cannot get a token ([ErrNotLoggedIn]) and no
-// bearer JWT resolves to it, but CurrentLogin still shows its identity
-// until the session expires.
+// the user logged out cannot save the session back through
+// [Manager.LoadAndSave]: the destroyed session's store key stays buried in
+// the process for ten minutes, so the old cookie is anonymous. Across
+// instances sharing a store, a request running on another instance at that
+// moment may still save the map back; its login then has no record, so it
+// cannot get a refreshed token ([ErrNotLoggedIn]) and no bearer JWT resolves
+// to it, but CurrentLogin shows its identity until its access token is due
+// for refresh or the session expires.
 package session

@@ -207,6 +207,7 @@ func (m *Manager) Logout(ctx context.Context) (*Login, error) {
 		}
 		m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse: logout", slog.String("login", m.logID(ls.ID)))
 	}
+	m.buryCurrent(ctx, sm) // a request still running cannot save it back
 	if err := sm.Destroy(ctx); err != nil {
 		return nil, storeErr("logout", err)
 	}

@@ -125,6 +125,7 @@ type Manager struct {
 	sf        singleflight.Group
 	backoffMu sync.Mutex
 	backoff   map[string]backoffState
+	graves    tombstones    // destroyed session keys LoadAndSave must not bring back
 	refreshes chan struct{} // MaxConcurrentRefreshes slots; nil: no cap
 }
 
@@ -232,8 +233,9 @@ func (m *Manager) Close() error {
 // The app's own ErrorFunc, if any, is not used here (call
 // Sessions().LoadAndSave to keep it).
 func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
-	cp := *m.sm // same context key, store and codec
+	cp := *m.sm // same context key and codec
 	cp.ErrorFunc = m.storeErrorFunc
+	cp.Store = guardStore{Store: m.sm.Store, m: m} // destroyed sessions stay destroyed
 	return cp.LoadAndSave(next)
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-auth/gatehouse/provider"
@@ -184,6 +185,7 @@ func New(cfg Config) (*Manager, error) {
 	sm := cfg.SessionManager
 	if sm == nil {
 		sm = scs.New()
+		stopDefaultStore(sm)
 		m.ownStore = newMemStore(time.Minute)
 		sm.Store = m.ownStore
 		sm.Cookie.Name = "__Host-gatehouse"
@@ -208,6 +210,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m.sm = sm
 	b := scs.New()
+	stopDefaultStore(b)
 	b.Store, b.Codec, b.Lifetime, b.IdleTimeout = sm.Store, sm.Codec, sm.Lifetime, sm.IdleTimeout
 	b.HashTokenInStore, b.Cookie = sm.HashTokenInStore, sm.Cookie
 	m.bearerSM = b
@@ -353,4 +356,24 @@ func (l *localLocker) Lock(ctx context.Context, key string) (func(), error) {
 			release()
 		})
 	}, nil
+}
+
+// Ping checks that the session store answers: it reads a probe key and
+// returns an error matching [ErrStoreUnavailable] when the store fails. Use
+// it in a readiness endpoint, so that a load balancer sees the instance as
+// degraded while its store is down (requests get 503 meanwhile, never an
+// anonymous pass-through). ctx bounds the check when the store honours it.
+func (m *Manager) Ping(ctx context.Context) error {
+	if _, _, err := m.storeFind(ctx, "gatehouse:ping"); err != nil {
+		return storeErr("ping", err)
+	}
+	return nil
+}
+
+// stopDefaultStore stops the cleanup goroutine of the memstore scs.New
+// gives sm, which New replaces: otherwise every Manager leaks it.
+func stopDefaultStore(sm *scs.SessionManager) {
+	if ms, ok := sm.Store.(*memstore.MemStore); ok {
+		ms.StopCleanup()
+	}
 }

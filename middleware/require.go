@@ -19,20 +19,31 @@ type ctxKey struct{ name string }
 func (k *ctxKey) String() string { return "gatehouse context value " + k.name }
 
 var (
-	identityKey = &ctxKey{"identity"}
-	loginKey    = &ctxKey{"login"}
-	scopesKey   = &ctxKey{"scopes"}
-	loadedKey   = &ctxKey{"session loaded"}
+	authKey   = &ctxKey{"auth"}
+	loadedKey = &ctxKey{"session loaded"}
 )
+
+// authInfo is what Require, Optional and WithIdentity put into the
+// context, as one value (one allocation, one lookup per accessor).
+type authInfo struct {
+	identity provider.Identity // a copy: LoginFrom's login may be changed by the handler
+	login    *session.Login    // nil from WithIdentity
+	scopes   []string          // owned: never handed out without a copy
+}
+
+func authFrom(ctx context.Context) *authInfo {
+	ai, _ := ctx.Value(authKey).(*authInfo)
+	return ai
+}
 
 // IdentityFrom returns the identity Require or Optional put into ctx, and
 // whether there was one. The returned value is a copy.
 func IdentityFrom(ctx context.Context) (*provider.Identity, bool) {
-	id, ok := ctx.Value(identityKey).(*provider.Identity)
-	if !ok || id == nil {
+	ai := authFrom(ctx)
+	if ai == nil {
 		return nil, false
 	}
-	cp := *id
+	cp := ai.identity
 	return &cp, true
 }
 
@@ -40,24 +51,29 @@ func IdentityFrom(ctx context.Context) (*provider.Identity, bool) {
 // bearer requests alike). It carries the upstream token set: keep it
 // server-side.
 func LoginFrom(ctx context.Context) (*session.Login, bool) {
-	l, ok := ctx.Value(loginKey).(*session.Login)
-	return l, ok && l != nil
+	ai := authFrom(ctx)
+	if ai == nil || ai.login == nil {
+		return nil, false
+	}
+	return ai.login, true
 }
 
 // ScopesFrom returns the scopes granted to the request: the upstream
 // token's granted scopes for cookie sessions, the JWT's "scope" claim for
 // bearer requests.
 func ScopesFrom(ctx context.Context) ([]string, bool) {
-	s, ok := ctx.Value(scopesKey).([]string)
-	return slices.Clone(s), ok
+	ai := authFrom(ctx)
+	if ai == nil {
+		return nil, false
+	}
+	return slices.Clone(ai.scopes), true
 }
 
 // WithIdentity returns ctx carrying id and scopes as IdentityFrom and
 // ScopesFrom read them, for tests of handlers behind Require (see package
 // authtest). It does not create a session.
 func WithIdentity(ctx context.Context, id provider.Identity, scopes ...string) context.Context {
-	ctx = context.WithValue(ctx, identityKey, &id)
-	return context.WithValue(ctx, scopesKey, slices.Clone(scopes))
+	return context.WithValue(ctx, authKey, &authInfo{identity: id, scopes: slices.Clone(scopes)})
 }
 
 // Sentinel outcomes of authenticate.
@@ -133,17 +149,14 @@ func (a *Auth) authenticate(r *http.Request) (*http.Request, error) {
 		a.logInfo(ctx, "gatehouse: token refreshed", attrEvent("refresh"), attrProvider(login.Provider))
 		a.emit(ctx, Event{Type: EventRefresh, Provider: login.Provider, Subject: login.Identity.Subject})
 		cp := *login
-		cp.Token = tok
+		cp.Token = tok.Clone() // tok's scopes go into authInfo below
 		login = &cp
 	}
 	scopes := fromJWT
 	if !bearer && tok != nil {
-		scopes = slices.Clone(tok.Scopes)
+		scopes = tok.Scopes // tok is this request's own copy (Token clones)
 	}
-	id := login.Identity
-	ctx = context.WithValue(ctx, identityKey, &id)
-	ctx = context.WithValue(ctx, loginKey, login)
-	ctx = context.WithValue(ctx, scopesKey, scopes)
+	ctx = context.WithValue(ctx, authKey, &authInfo{identity: login.Identity, login: login, scopes: scopes})
 	return r.WithContext(ctx), nil
 }
 

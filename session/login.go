@@ -78,7 +78,13 @@ func newLoginID() (string, error) {
 }
 
 func (m *Manager) loginState(ctx context.Context, sm *scs.SessionManager) *loginState {
-	switch v := sm.Get(ctx, keyLogin).(type) {
+	return asLoginState(sm.Get(ctx, keyLogin))
+}
+
+// asLoginState reads the session's login value (nil when absent or
+// unreadable).
+func asLoginState(v any) *loginState {
+	switch v := v.(type) {
 	case *loginState:
 		return v
 	case []byte:
@@ -160,11 +166,10 @@ func (m *Manager) SaveLogin(ctx context.Context, l *Login) error {
 // be about to expire (use [Manager.Token] to get a usable one). A ctx
 // without a session gives [ErrNoSession]. The result is a copy.
 func (m *Manager) CurrentLogin(ctx context.Context) (*Login, error) {
-	sm := m.smFor(ctx)
+	sm, ls := m.sessionLogin(ctx)
 	if sm == nil {
 		return nil, ErrNoSession
 	}
-	ls := m.loginState(ctx, sm)
 	if ls == nil {
 		return nil, nil
 	}

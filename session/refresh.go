@@ -66,11 +66,10 @@ type result struct {
 }
 
 func (m *Manager) token(ctx context.Context, p provider.Provider, force bool, stale *provider.Token) (*provider.Token, error) {
-	sm := m.smFor(ctx)
+	sm, ls := m.sessionLogin(ctx)
 	if sm == nil {
 		return nil, ErrNoSession
 	}
-	ls := m.loginState(ctx, sm)
 	if ls == nil || ls.Token == nil {
 		return nil, ErrNotLoggedIn
 	}
@@ -305,7 +304,11 @@ func (m *Manager) clear(ctx context.Context, id string, old *provider.Token) *re
 func (m *Manager) needsRefresh(id string, t *provider.Token, now time.Time) bool {
 	d := m.cfg.Leeway
 	if j := m.cfg.Jitter; j > 0 {
-		h := sha256.Sum256(binary.BigEndian.AppendUint64([]byte(id), uint64(t.Expiry.UnixNano())))
+		if !t.ExpiresWithinAt(now, d+j) {
+			return false // not due whatever the jitter: skip the hash
+		}
+		var buf [128]byte
+		h := sha256.Sum256(binary.BigEndian.AppendUint64(append(buf[:0], id...), uint64(t.Expiry.UnixNano())))
 		d += time.Duration(binary.BigEndian.Uint64(h[:8]) % uint64(j))
 	}
 	return t.ExpiresWithinAt(now, d)

@@ -268,6 +268,33 @@ func hasSession(sm *scs.SessionManager, ctx context.Context) (ok bool) {
 // bearerSM.
 type bearerKey struct{}
 
+// sessionGet is sm.Get(ctx, key) and whether ctx carries a session of sm
+// at all (scs panics rather than report it): one session lookup where
+// hasSession followed by Get takes two.
+func sessionGet(sm *scs.SessionManager, ctx context.Context, key string) (v any, ok bool) {
+	defer func() {
+		if recover() != nil {
+			v, ok = nil, false
+		}
+	}()
+	return sm.Get(ctx, key), true
+}
+
+// sessionLogin is smFor and loginState in one session lookup (the hot
+// path of every logged-in request): the scs manager holding ctx's session
+// (nil when none) and its login state (nil when not logged in).
+func (m *Manager) sessionLogin(ctx context.Context) (*scs.SessionManager, *loginState) {
+	if ctx.Value(bearerKey{}) != nil {
+		if v, ok := sessionGet(m.bearerSM, ctx, keyLogin); ok {
+			return m.bearerSM, asLoginState(v)
+		}
+	}
+	if v, ok := sessionGet(m.sm, ctx, keyLogin); ok {
+		return m.sm, asLoginState(v)
+	}
+	return nil, nil
+}
+
 // smFor returns the scs manager holding ctx's session, or nil.
 func (m *Manager) smFor(ctx context.Context) *scs.SessionManager {
 	if ctx.Value(bearerKey{}) != nil && hasSession(m.bearerSM, ctx) {

@@ -11,6 +11,7 @@
 package echoauth
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -34,7 +35,43 @@ func Register(r Router, a *middleware.Auth) {
 // rest of the chain ([middleware.Auth.Wrap]). Use it with e.Use or e.Pre
 // once; Require and the routes also work without it, at the cost of an
 // extra store read.
-func Sessions(a *middleware.Auth) echo.MiddlewareFunc { return echo.WrapMiddleware(a.Wrap) }
+func Sessions(a *middleware.Auth) echo.MiddlewareFunc { return wrapMiddleware(a.Wrap) }
+
+// wrapMiddleware is echo.WrapMiddleware without its per-request cost.
+// Echo v4 applies middleware on every request, and echo's version then
+// calls m, which here would build the whole Gatehouse chain (and copy the
+// scs manager) each time. This one calls m once and passes the request's
+// echo.Context and next handler through the request context.
+func wrapMiddleware(m func(http.Handler) http.Handler) echo.MiddlewareFunc {
+	h := m(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		call := r.Context().Value(echoCallKey{}).(*echoCall)
+		c := call.c
+		c.SetRequest(r)
+		if res, ok := w.(*echo.Response); !ok || res != c.Response() {
+			c.SetResponse(echo.NewResponse(w, c.Echo()))
+		}
+		call.err = call.next(c)
+	}))
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			call := &echoCall{c: c, next: next}
+			r := c.Request()
+			h.ServeHTTP(c.Response(), r.WithContext(context.WithValue(r.Context(), echoCallKey{}, call)))
+			return call.err
+		}
+	}
+}
+
+// echoCallKey carries an *echoCall in the request context.
+type echoCallKey struct{}
+
+// echoCall is one request through wrapMiddleware: its echo.Context and
+// the error of the rest of the chain.
+type echoCall struct {
+	c    echo.Context
+	next echo.HandlerFunc
+	err  error
+}
 
 // Config configures Require, Optional and RequireScopes.
 type Config struct {
@@ -110,9 +147,9 @@ func (c Configured) ToMiddleware() (echo.MiddlewareFunc, error) {
 	default:
 		mw = c.a.Require
 	}
-	wrapped := echo.WrapMiddleware(mw)
+	wrapped := wrapMiddleware(mw)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		h := wrapped(next)
+		h := wrapped(next) // Echo calls this on every request: keep it cheap
 		return func(c echo.Context) error {
 			if skipper(c) {
 				return next(c)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/alexedwards/scs/v2/memstore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-auth/gatehouse/provider"
@@ -185,7 +184,6 @@ func New(cfg Config) (*Manager, error) {
 	sm := cfg.SessionManager
 	if sm == nil {
 		sm = scs.New()
-		stopDefaultStore(sm)
 		m.ownStore = newMemStore(time.Minute)
 		sm.Store = m.ownStore
 		sm.Cookie.Name = "__Host-gatehouse"
@@ -210,7 +208,6 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m.sm = sm
 	b := scs.New()
-	stopDefaultStore(b)
 	b.Store, b.Codec, b.Lifetime, b.IdleTimeout = sm.Store, sm.Codec, sm.Lifetime, sm.IdleTimeout
 	b.HashTokenInStore, b.Cookie = sm.HashTokenInStore, sm.Cookie
 	m.bearerSM = b
@@ -395,12 +392,4 @@ func (m *Manager) Ping(ctx context.Context) error {
 		return storeErr("ping", err)
 	}
 	return nil
-}
-
-// stopDefaultStore stops the cleanup goroutine of the memstore scs.New
-// gives sm, which New replaces: otherwise every Manager leaks it.
-func stopDefaultStore(sm *scs.SessionManager) {
-	if ms, ok := sm.Store.(*memstore.MemStore); ok {
-		ms.StopCleanup()
-	}
 }

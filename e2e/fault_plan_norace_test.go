@@ -1,0 +1,6 @@
+//go:build !race
+
+package e2e
+
+// fpRace: see fault_plan_race_test.go.
+const fpRace = false

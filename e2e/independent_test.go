@@ -22,9 +22,9 @@ import (
 	"github.com/gatehouse-auth/gatehouse/provider/providertest"
 )
 
-// login runs the front half of a redirect login against as: a fresh state
+// indieLogin runs the front half of a redirect login against as: a fresh state
 // and verifier, the authorize redirect, and returns code, state, verifier.
-func login(t testing.TB, as *indieAS, a interface {
+func indieLogin(t testing.TB, as *indieAS, a interface {
 	AuthURL(provider.AuthRequest) string
 }, redirect string) (code, verifier string) {
 	t.Helper()
@@ -152,7 +152,7 @@ func TestIndependentAS_PKCEIsEnforced(t *testing.T) {
 	a := newIndieAdapter(t, as.adapterConfig(t, nil))
 
 	t.Run("wrong verifier is invalid_grant and burns the code", func(t *testing.T) {
-		code, verifier := login(t, as, a, indieRedirectURI)
+		code, verifier := indieLogin(t, as, a, indieRedirectURI)
 		leaks.Plant("code", code)
 		leaks.Plant("verifier", verifier)
 		wrong := provider.NewVerifier()
@@ -169,13 +169,13 @@ func TestIndependentAS_PKCEIsEnforced(t *testing.T) {
 	})
 
 	t.Run("the challenge itself is not a valid verifier (S256, not plain)", func(t *testing.T) {
-		code, verifier := login(t, as, a, indieRedirectURI)
+		code, verifier := indieLogin(t, as, a, indieRedirectURI)
 		_, err := a.Exchange(t.Context(), code, provider.S256Challenge(verifier))
 		wantKind(t, leaks, err, provider.ErrInvalidGrant, "invalid_grant", http.StatusUnauthorized)
 	})
 
 	t.Run("no verifier is invalid_request", func(t *testing.T) {
-		code, _ := login(t, as, a, indieRedirectURI)
+		code, _ := indieLogin(t, as, a, indieRedirectURI)
 		_, err := a.Exchange(t.Context(), code, "")
 		wantKind(t, leaks, err, provider.ErrRejected, "invalid_request", http.StatusBadRequest)
 	})
@@ -209,7 +209,7 @@ func TestIndependentAS_Refresh(t *testing.T) {
 			harness.GoroutineBaseline(t, harness.IgnoreBuntDB)
 			as := newIndieAS(t, indieOptions{NoRotation: !tc.rotation})
 			a := newIndieAdapter(t, as.adapterConfig(t, nil))
-			code, verifier := login(t, as, a, indieRedirectURI)
+			code, verifier := indieLogin(t, as, a, indieRedirectURI)
 			t1, err := a.Exchange(t.Context(), code, verifier)
 			if err != nil {
 				t.Fatal(err)
@@ -290,7 +290,7 @@ func TestIndependentAS_BadClientSecret(t *testing.T) {
 	leaks.Plant("client_secret", indieSecret)
 	leaks.Plant("wrong_secret", cfg.ClientSecret)
 
-	code, verifier := login(t, as, bad, indieRedirectURI)
+	code, verifier := indieLogin(t, as, bad, indieRedirectURI)
 	leaks.Plant("code", code)
 	leaks.Plant("verifier", verifier)
 	_, err := bad.Exchange(t.Context(), code, verifier)
@@ -320,7 +320,7 @@ func TestIndependentAS_Deviations(t *testing.T) {
 	t.Run("refresh does not authenticate the client (RFC 6749 §6 MUST)", func(t *testing.T) {
 		as := newIndieAS(t, indieOptions{})
 		good := newIndieAdapter(t, as.adapterConfig(t, nil))
-		code, verifier := login(t, as, good, indieRedirectURI)
+		code, verifier := indieLogin(t, as, good, indieRedirectURI)
 		tok, err := good.Exchange(t.Context(), code, verifier)
 		if err != nil {
 			t.Fatal(err)
@@ -343,7 +343,7 @@ func TestIndependentAS_Deviations(t *testing.T) {
 		cfg := as.adapterConfig(t, nil)
 		cfg.ClientSecret = odd
 		a := newIndieAdapter(t, cfg)
-		code, verifier := login(t, as, a, indieRedirectURI)
+		code, verifier := indieLogin(t, as, a, indieRedirectURI)
 		// The adapter form-encodes id and secret before Basic, as §2.3.1
 		// says (and as golang.org/x/oauth2 does); the server compares
 		// the encoded secret with the raw one.
@@ -358,7 +358,7 @@ func TestIndependentAS_Deviations(t *testing.T) {
 		cfg2.ClientSecret = odd
 		cfg2.AuthStyle = provider.AuthStyleBody
 		a2 := newIndieAdapter(t, cfg2)
-		code, verifier = login(t, as2, a2, indieRedirectURI)
+		code, verifier = indieLogin(t, as2, a2, indieRedirectURI)
 		if _, err := a2.Exchange(t.Context(), code, verifier); err != nil {
 			t.Fatalf("body credentials: %v", err)
 		}
@@ -400,7 +400,7 @@ func TestIndependentAS_Deviations(t *testing.T) {
 	t.Run("missing code_verifier is server_error when PKCE is optional (RFC 7636 §4.6)", func(t *testing.T) {
 		as := newIndieAS(t, indieOptions{NoForcePKCE: true})
 		a := newIndieAdapter(t, as.adapterConfig(t, nil))
-		code, _ := login(t, as, a, indieRedirectURI)
+		code, _ := indieLogin(t, as, a, indieRedirectURI)
 		// RFC 7636 wants invalid_grant; the server answers 500
 		// server_error, which Gatehouse must read as transient. The
 		// middleware always sends the verifier of the challenge it sent,
@@ -412,7 +412,7 @@ func TestIndependentAS_Deviations(t *testing.T) {
 	t.Run("redirect_uri mismatch at the token endpoint is server_error (RFC 6749 §4.1.3)", func(t *testing.T) {
 		as := newIndieAS(t, indieOptions{})
 		a := newIndieAdapter(t, as.adapterConfig(t, nil))
-		code, verifier := login(t, as, a, indieRedirectURI)
+		code, verifier := indieLogin(t, as, a, indieRedirectURI)
 		cfg := as.adapterConfig(t, nil)
 		cfg.RedirectURL = indieRedirectURI + "/other"
 		other := newIndieAdapter(t, cfg)
@@ -443,7 +443,7 @@ func TestIndependentAS_Deviations(t *testing.T) {
 	t.Run("a replayed code does not revoke its tokens (RFC 6749 §4.1.2 SHOULD)", func(t *testing.T) {
 		as := newIndieAS(t, indieOptions{})
 		a := newIndieAdapter(t, as.adapterConfig(t, nil))
-		code, verifier := login(t, as, a, indieRedirectURI)
+		code, verifier := indieLogin(t, as, a, indieRedirectURI)
 		tok, err := a.Exchange(t.Context(), code, verifier)
 		if err != nil {
 			t.Fatal(err)
@@ -463,7 +463,7 @@ func TestIndependentAS_Revoke(t *testing.T) {
 	harness.GoroutineBaseline(t, harness.IgnoreBuntDB)
 	as := newIndieAS(t, indieOptions{})
 	a := newIndieAdapter(t, as.adapterConfig(t, nil))
-	code, verifier := login(t, as, a, indieRedirectURI)
+	code, verifier := indieLogin(t, as, a, indieRedirectURI)
 	tok, err := a.Exchange(t.Context(), code, verifier)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // maxReturnTo bounds a return path.
@@ -15,7 +17,8 @@ const maxReturnTo = 2048
 // allow-list of RFC 9700 §4.11.1 / OWASP "Unvalidated Redirects": either
 //
 //   - a local path: exactly one leading "/" not followed by "/" or "\", no
-//     backslash anywhere, no control character or whitespace, no "." or ".."
+//     backslash anywhere, no control character, whitespace or non-ASCII
+//     look-alike of a delimiter ("／", "⁄", "。", "＠"…), no "." or ".."
 //     path segments — checked on the raw value and again after every round
 //     of percent-decoding (so "/%2f%2fevil" and "/%252f%252fevil" fail); or
 //   - an absolute https URL whose host equals one of
@@ -91,7 +94,7 @@ func cleanOnce(s string) bool {
 	}
 	for _, r := range s {
 		if r == '\\' || r < 0x20 || r == 0x7f || unicode.IsSpace(r) || unicode.IsControl(r) ||
-			unicode.Is(unicode.Cf, r) {
+			unicode.Is(unicode.Cf, r) || (r >= utf8.RuneSelf && lookalike(r)) {
 			return false
 		}
 	}
@@ -117,6 +120,27 @@ func cleanOnce(s string) bool {
 		}
 	}
 	return true
+}
+
+// lookalikes are non-ASCII characters that some browser, IDNA mapping or
+// server-side normalisation turns into URL delimiters: slashes, dots
+// (IDNA treats U+3002, U+FF0E and U+FF61 as label separators), "@".
+var lookalikes = map[rune]bool{
+	'\u2044': true, '\u2215': true, '\u2571': true, '\u29F8': true, '\uFF0F': true, // slashes
+	'\u2216': true, '\u29F5': true, '\u29F9': true, '\uFE68': true, '\uFF3C': true, // backslashes
+	'\u3002': true, '\uFF0E': true, '\uFF61': true, '\uFE52': true, '\u2024': true, // dots
+	'\uFE6B': true, '\uFF20': true, // at signs
+}
+
+// lookalike reports whether the non-ASCII rune r is, or normalises (NFKC)
+// to something containing, a URL delimiter. Such characters have no
+// business in a return path; refusing them costs an honest link nothing
+// but a fallback to the default.
+func lookalike(r rune) bool {
+	if lookalikes[r] {
+		return true
+	}
+	return strings.ContainsAny(norm.NFKC.String(string(r)), "/\\.:@?#%;")
 }
 
 // returnTo validates raw and falls back to the configured default.

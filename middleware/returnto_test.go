@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -61,18 +63,38 @@ func TestValidReturnTo(t *testing.T) {
 	}
 }
 
-// FuzzReturnTo checks that no accepted value can lead off-site: every
-// accepted value, as a browser resolves it against our origin, stays on our
-// host or on an allowed host.
+// FuzzReturnTo checks that no accepted value can lead off-site: anything
+// accepted is either a local path that a browser resolves (against
+// https://app.example/) on the same origin, or an https URL whose host is
+// exactly an allowed host. Seeds: a few shapes plus the whole open-redirect
+// corpus (testdata/openredirects.txt).
 func FuzzReturnTo(f *testing.F) {
 	for _, s := range []string{"/", "//evil", "/\\evil", "/%2f%2fevil", "https://docs.example/x", "/a/../b", "/%09/evil", "https://evil"} {
 		f.Add(s)
 	}
+	if data, err := os.ReadFile("testdata/openredirects.txt"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if q, ok := strings.CutPrefix(line, "q:"); ok {
+				if v, err := strconv.Unquote(q); err == nil {
+					line = v
+				}
+			}
+			f.Add(line)
+		}
+	}
 	a := newTestAuth(f, nil)
+	allowed := map[string]bool{"docs.example": true, "app.example:8443": true}
 	base, _ := url.Parse("https://app.example/current/page")
+	root, _ := url.Parse("https://app.example/")
 	f.Fuzz(func(t *testing.T, s string) {
 		v, ok := a.ValidReturnTo(s)
 		if !ok {
+			if got := a.returnTo(s); got != "/" {
+				t.Fatalf("refused %q falls back to %q, want /", s, got)
+			}
 			return
 		}
 		if v != s {
@@ -86,12 +108,25 @@ func FuzzReturnTo(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted unparsable %q", s)
 		}
-		r := base.ResolveReference(u)
-		if r.Host != "app.example" && r.Host != "docs.example" && r.Host != "app.example:8443" {
-			t.Fatalf("%q resolves off-site to %q", s, r.Host)
+		if strings.HasPrefix(s, "/") {
+			// A local path: same origin from any page of ours.
+			if strings.HasPrefix(s, "//") || u.Scheme != "" || u.Host != "" || u.User != nil {
+				t.Fatalf("local %q is not a plain path", s)
+			}
+			for _, from := range []*url.URL{root, base} {
+				r := from.ResolveReference(u)
+				if r.Scheme != "https" || r.Host != "app.example" || r.User != nil {
+					t.Fatalf("%q resolves off-site to %s", s, r.Redacted())
+				}
+			}
+			return
 		}
-		if r.Host == "app.example" && !strings.HasPrefix(s, "/") {
-			t.Fatalf("relative value %q accepted", s)
+		// Otherwise an allowed host, exactly.
+		if u.Scheme != "https" || !strings.HasPrefix(s, "https://") || !allowed[u.Host] || u.User != nil || u.Opaque != "" {
+			t.Fatalf("absolute %q accepted but host %q is not allowed exactly", s, u.Host)
+		}
+		if r := base.ResolveReference(u); !allowed[r.Host] {
+			t.Fatalf("%q resolves off-site to %q", s, r.Host)
 		}
 	})
 }

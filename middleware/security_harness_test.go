@@ -182,7 +182,6 @@ func (b *secBrowser) setCookie(v string) {
 
 // do serves one request; hdr is name, value pairs ("Host" sets the host).
 func (b *secBrowser) do(method, target, ctype, body string, hdr ...string) *http.Response {
-	b.app.t.Helper()
 	if !strings.HasPrefix(target, "http") {
 		target = secPublicURL + target
 	}

@@ -64,6 +64,11 @@ func (a *Auth) route(w http.ResponseWriter, r *http.Request) {
 			a.methodNotAllowed(w, r, "GET, HEAD")
 			return
 		}
+		if _, err := r.Cookie(a.sessions.Sessions().Cookie.Name); err == nil {
+			// The response may refresh the session cookie (idle
+			// timeout): it must not be cached (checklist D.37).
+			w = &noStoreWriter{ResponseWriter: w}
+		}
 		a.cfg.JWT.JWKS().ServeHTTP(w, r)
 		return
 	}

@@ -65,6 +65,32 @@ func noStore(w http.ResponseWriter) {
 	h["Pragma"] = v[1:2:2]
 }
 
+// noStoreWriter forces Cache-Control: no-store onto a response whatever
+// the handler set, for otherwise cacheable documents served to a request
+// that carries the session cookie.
+type noStoreWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *noStoreWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		noStore(w.ResponseWriter)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *noStoreWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap returns the wrapped writer (http.ResponseController).
+func (w *noStoreWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // securityHeaders are sent on every HTML page (security checklist A.14):
 // framing is forbidden twice (CSP frame-ancestors and X-Frame-Options),
 // MIME sniffing is off, nothing is cached, HSTS over TLS.

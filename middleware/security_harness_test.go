@@ -68,6 +68,16 @@ func (l *lockedBuffer) String() string {
 
 func newSecApp(t testing.TB, mutate func(*middleware.Config)) *secApp {
 	t.Helper()
+	app, err := buildSecApp(t, mutate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+// buildSecApp is newSecApp returning middleware.New's error.
+func buildSecApp(t testing.TB, mutate func(*middleware.Config)) (*secApp, error) {
+	t.Helper()
 	app := &secApp{t: t, logs: &lockedBuffer{}}
 	mk := func(name string, implicit bool) *oauth2test.Server {
 		s := oauth2test.NewServer(oauth2test.Config{
@@ -128,7 +138,7 @@ func newSecApp(t testing.TB, mutate func(*middleware.Config)) *secApp {
 	}
 	app.auth, err = middleware.New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	t.Cleanup(func() { _ = app.auth.Close() })
 	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -150,7 +160,7 @@ func newSecApp(t testing.TB, mutate func(*middleware.Config)) *secApp {
 		hello(w, r)
 	})))
 	app.h = app.auth.Wrap(mux)
-	return app
+	return app, nil
 }
 
 // secBrowser is a client with a cookie jar, served in-process.

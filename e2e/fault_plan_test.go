@@ -158,7 +158,7 @@ type fpOptions struct {
 	store     func(i int) scs.Store      // session store of instance i; default one shared memstore
 	locker    func(i int) session.Locker // refresh lock of instance i; default one shared local locker
 	instances int                        // default 1
-	tokenVia  string                     // base URL the adapter sends token requests to (a proxy); default the AS
+	tokenVia  func(asURL string) string  // base URL the adapter sends token requests to (a proxy); default the AS
 	asClock   *oauth2test.Clock          // the AS's clock; default the host clock
 }
 
@@ -186,6 +186,7 @@ type fpFixture struct {
 	logs  *harness.LogCapture
 	tr    *http.Transport
 
+	slowest   atomic.Int64 // longest time (ns) a request spent in an app instance
 	reached   atomic.Int64 // requests that reached /me
 	anonymous atomic.Int64 // anonymous requests that reached /opt
 }
@@ -229,8 +230,8 @@ func newFPFixture(t *testing.T, o fpOptions) *fpFixture {
 	f.as = oauth2test.NewServer(cfg)
 	t.Cleanup(f.as.Close)
 	tokenBase := f.as.URL
-	if o.tokenVia != "" {
-		tokenBase = o.tokenVia
+	if o.tokenVia != nil {
+		tokenBase = o.tokenVia(f.as.URL)
 	}
 
 	var sharedStore scs.Store
@@ -313,7 +314,19 @@ func newFPFixture(t *testing.T, o fpOptions) *fpFixture {
 			}
 			_, _ = io.WriteString(w, "ready")
 		})
-		srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: auth.Wrap(mux)}}
+		app := auth.Wrap(mux)
+		timed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			app.ServeHTTP(w, r)
+			d := int64(time.Since(start))
+			for {
+				cur := f.slowest.Load()
+				if d <= cur || f.slowest.CompareAndSwap(cur, d) {
+					break
+				}
+			}
+		})
+		srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: timed}}
 		srv.Start()
 		t.Cleanup(srv.Close)
 		f.insts = append(f.insts, &fpInstance{auth: auth, mgr: mgr, srv: srv})

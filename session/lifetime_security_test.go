@@ -46,3 +46,47 @@ func TestSecurityRefreshNeverExtendsLifetime(t *testing.T) {
 		t.Fatalf("refresh calls %d, want 3", n)
 	}
 }
+
+// TestSecurityIdleAndAbsoluteTimeout is checklist item 31's first half:
+// past the idle timeout, and past the absolute lifetime even while the
+// session is in use (and its refresh token still valid), the old cookie is
+// logged out. scs computes store expiry from the wall clock (it has no
+// clock to inject), so this test lets real time pass: the sleeps wait for
+// a deadline, they do not synchronise goroutines.
+func TestSecurityIdleAndAbsoluteTimeout(t *testing.T) {
+	const idle, lifetime = 300 * time.Millisecond, 900 * time.Millisecond
+	e := newEnv(t, storeCases()[0])
+	e.sm.IdleTimeout, e.sm.Lifetime = idle, lifetime
+	loggedIn := func(cookie string) (bool, string) {
+		ctx := e.request(cookie)
+		l, err := e.m.CurrentLogin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l != nil, e.commit(ctx)
+	}
+
+	// Idle: untouched for longer than the idle timeout.
+	cookie, _, _ := e.login(24 * time.Hour)
+	time.Sleep(idle + 100*time.Millisecond)
+	if ok, _ := loggedIn(cookie); ok {
+		t.Fatal("still logged in after the idle timeout")
+	}
+
+	// Absolute: used every 100 ms (well within the idle timeout), yet
+	// over once the lifetime has passed.
+	start := time.Now()
+	cookie, _, _ = e.login(24 * time.Hour)
+	time.Sleep(100 * time.Millisecond)
+	ok, cookie := loggedIn(cookie)
+	if !ok {
+		t.Fatal("logged out by a request within the idle timeout")
+	}
+	for time.Since(start) < lifetime+100*time.Millisecond {
+		time.Sleep(100 * time.Millisecond)
+		ok, cookie = loggedIn(cookie)
+	}
+	if ok {
+		t.Fatal("still logged in past the absolute lifetime")
+	}
+}

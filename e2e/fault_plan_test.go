@@ -492,15 +492,6 @@ func fpRedisStore(c *redis.Client, prefix string) scs.Store {
 	return goredisstore.NewWithPrefix(c, prefix+"s:")
 }
 
-// fpQuery extracts a query parameter from a Location header.
-func fpQuery(loc, key string) string {
-	u, err := url.Parse(loc)
-	if err != nil {
-		return ""
-	}
-	return u.Query().Get(key)
-}
-
 func readAll(t testing.TB, resp *http.Response) string {
 	t.Helper()
 	defer resp.Body.Close()

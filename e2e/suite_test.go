@@ -21,10 +21,10 @@ import (
 	"github.com/gavv/httpexpect/v2"
 
 	"github.com/gatehouse-auth/gatehouse/adapters/oauth2/oauth2test"
+	"github.com/gatehouse-auth/gatehouse/e2e/internal/harness"
 	demoapp "github.com/gatehouse-auth/gatehouse/examples/demo/app"
 	echoapp "github.com/gatehouse-auth/gatehouse/examples/echo/app"
 	nethttpapp "github.com/gatehouse-auth/gatehouse/examples/nethttp/app"
-	"github.com/gatehouse-auth/gatehouse/e2e/internal/harness"
 )
 
 // hxTarget is a running app under test.
@@ -636,4 +636,3 @@ func TestHxFailures(t *testing.T) {
 		})
 	}
 }
-

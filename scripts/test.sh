@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-state=.gatehouse-services
+state=${GATEHOUSE_SERVICES_DIR:-.gatehouse-services}
 mkdir -p "$state"
 cleanup() { bash scripts/services.sh stop || true; }
 trap cleanup EXIT

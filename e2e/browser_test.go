@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -276,6 +278,132 @@ func brLogoutByClick(t *testing.T, ctx context.Context, base, step, oldCookie st
 	)
 }
 
+// brNetLog keeps what chromium sent and received, as the DevTools protocol
+// reports it: request URLs (fragment included) and headers, redirect and
+// response headers (Location and Set-Cookie included), and the pages'
+// final HTML.
+type brNetLog struct {
+	mu      sync.Mutex
+	entries []brNetEntry
+}
+
+type brNetEntry struct{ where, text string }
+
+func (n *brNetLog) add(where, text string) {
+	if text == "" {
+		return
+	}
+	n.mu.Lock()
+	n.entries = append(n.entries, brNetEntry{where, text})
+	n.mu.Unlock()
+}
+
+func (n *brNetLog) all() []brNetEntry {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]brNetEntry(nil), n.entries...)
+}
+
+func brHeaders(h network.Headers) string {
+	var b strings.Builder
+	for k, v := range h {
+		fmt.Fprintf(&b, "%s: %v\n", k, v)
+	}
+	return b.String()
+}
+
+// brListen records chromium's network traffic into n.
+func brListen(ctx context.Context, n *brNetLog) {
+	chromedp.ListenTarget(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			n.add(e.Request.Method+" request URL", e.Request.URL+e.Request.URLFragment)
+			n.add(e.Request.Method+" "+e.Request.URL+" request headers", brHeaders(e.Request.Headers))
+			if r := e.RedirectResponse; r != nil {
+				n.add(r.URL+" redirect headers", brHeaders(r.Headers))
+			}
+		case *network.EventRequestWillBeSentExtraInfo:
+			n.add("request headers (raw)", brHeaders(e.Headers))
+		case *network.EventResponseReceived:
+			n.add(e.Response.URL+" response headers", brHeaders(e.Response.Headers))
+		case *network.EventResponseReceivedExtraInfo:
+			n.add("response headers (raw)", brHeaders(e.Headers)+e.HeadersText)
+		}
+	})
+}
+
+// brPageHTML records the current page's HTML and URL.
+func brPageHTML(n *brNetLog, step string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var html, loc string
+		if err := chromedp.Run(ctx, chromedp.Location(&loc), chromedp.OuterHTML("html", &html, chromedp.ByQuery)); err != nil {
+			return err
+		}
+		n.add(step+" page URL", loc)
+		n.add(step+" page HTML", html)
+		return nil
+	})
+}
+
+// brCallUpstream clicks "Call the API" on the home page and returns what
+// the page's script shows.
+func brCallUpstream(t *testing.T, ctx context.Context, step string) string {
+	t.Helper()
+	var result string
+	brRun(t, ctx, step+": call the upstream API",
+		chromedp.Click(`#call-upstream`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#upstream-result`, chromedp.ByQuery),
+		chromedp.Poll(`document.getElementById('upstream-result').textContent.indexOf('HTTP ') >= 0`, nil,
+			chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Text(`#upstream-result`, &result, chromedp.ByQuery),
+	)
+	if !strings.Contains(result, "HTTP 200") {
+		t.Errorf("%s: upstream call result %q, want HTTP 200", step, result)
+	}
+	return result
+}
+
+// brPlantDemoSecrets plants what the demo's fakes recorded of the upstream
+// calls: client secrets, PKCE verifiers, refresh tokens and the access
+// tokens the app presented (never the Wazo password: the demo shows its
+// demo accounts on the login page on purpose).
+func brPlantDemoSecrets(srv *app.Server, leaks *harness.LeakScanner) map[string]int {
+	f := srv.Upstreams.Fakes
+	n := map[string]int{}
+	seen := map[string]bool{}
+	plant := func(kind, v string) {
+		if len(v) >= harness.MinSecretLen && !seen[v] {
+			seen[v] = true
+			n[kind]++
+			leaks.Plant(fmt.Sprintf("%s #%d", kind, n[kind]), v)
+		}
+	}
+	for _, c := range f.OAuth2.Config().Clients {
+		plant("client secret", c.Secret)
+	}
+	for _, c := range f.Whisk.Config().Clients {
+		plant("client secret", c.Secret)
+	}
+	plant("client secret", f.StartGG.Config().ClientSecret)
+	bearer := func(h http.Header) string {
+		if scheme, tok, ok := strings.Cut(h.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "bearer") {
+			return tok
+		}
+		return ""
+	}
+	for _, s := range []*oauth2test.Server{f.OAuth2, f.StartGG.Server} {
+		for _, r := range s.Requests("") {
+			plant("PKCE verifier", r.Params.Get("code_verifier"))
+			plant("refresh token", r.Params.Get("refresh_token"))
+			plant("access token", bearer(r.Header))
+		}
+	}
+	for _, r := range f.Wazo.Requests("") {
+		plant("access token", r.Header.Get("X-Auth-Token"))
+	}
+	return n
+}
+
 func TestBrowser_DemoLogins(t *testing.T) {
 	// session.Manager keeps scs memstore's idle sweeper running after
 	// Close (see session's commit 96ebc6d: stopping it races in scs).
@@ -291,6 +419,9 @@ func TestBrowser_DemoLogins(t *testing.T) {
 		}
 	})
 	ctx := brBrowser(t)
+	netlog := &brNetLog{}
+	brListen(ctx, netlog)
+	brRun(t, ctx, "enable network events", network.Enable())
 	shots := t.TempDir()
 	base := srv.URL
 	started := time.Now()
@@ -336,17 +467,10 @@ func TestBrowser_DemoLogins(t *testing.T) {
 		cookie := brCheckCookie(t, ctx, base, "oauth2")
 
 		// The page's script calls the upstream API through the app.
-		var result string
-		brRun(t, ctx, "call the upstream API",
-			chromedp.Click(`#call-upstream`, chromedp.ByQuery),
-			chromedp.WaitVisible(`#upstream-result`, chromedp.ByQuery),
-			chromedp.Poll(`document.getElementById('upstream-result').textContent.indexOf('HTTP ') >= 0`, nil,
-				chromedp.WithPollingTimeout(10*time.Second)),
-			chromedp.Text(`#upstream-result`, &result, chromedp.ByQuery),
-		)
-		if !strings.Contains(result, "HTTP 200") || !strings.Contains(result, "user-1") {
-			t.Errorf("upstream call result %q, want HTTP 200 with the userinfo", result)
+		if result := brCallUpstream(t, ctx, "oauth2"); !strings.Contains(result, "user-1") {
+			t.Errorf("upstream call result %q, want the userinfo of user-1", result)
 		}
+		brRun(t, ctx, "page HTML", brPageHTML(netlog, "oauth2 home"))
 		if got := srv.Upstreams.Fakes.OAuth2.Calls("userinfo"); got < 2 { // login identity + the API call
 			t.Errorf("fake userinfo calls = %d, want ≥ 2", got)
 		}
@@ -362,6 +486,8 @@ func TestBrowser_DemoLogins(t *testing.T) {
 				t.Errorf("home page identity %q lacks %q", id, want)
 			}
 		}
+		brCallUpstream(t, ctx, "startgg")
+		brRun(t, ctx, "page HTML", brPageHTML(netlog, "startgg home"))
 		cookie := brCheckCookie(t, ctx, base, "startgg")
 		brLogoutByClick(t, ctx, base, "startgg logout", cookie)
 	})
@@ -394,6 +520,8 @@ func TestBrowser_DemoLogins(t *testing.T) {
 		if got := srv.Upstreams.Fakes.Wazo.Calls("POST /token") - before; got != 1 {
 			t.Errorf("fake wazo-auth got %d token requests for one typed login, want 1", got)
 		}
+		brCallUpstream(t, ctx, "wazo")
+		brRun(t, ctx, "page HTML", brPageHTML(netlog, "wazo home"))
 		cookie := brCheckCookie(t, ctx, base, "wazo")
 		brLogoutByClick(t, ctx, base, "wazo logout", cookie)
 	})
@@ -441,9 +569,37 @@ func TestBrowser_DemoLogins(t *testing.T) {
 		if implicit != 1 {
 			t.Errorf("fake Whisk saw %d implicit authorize requests, want 1", implicit)
 		}
+		brCallUpstream(t, ctx, "whisk-implicit")
+		brRun(t, ctx, "page HTML", brPageHTML(netlog, "whisk-implicit home"))
 		cookie := brCheckCookie(t, ctx, base, "whisk-implicit")
 		brLogoutByClick(t, ctx, base, "whisk-implicit logout", cookie)
 	})
+
+	// Nothing chromium sent or received, no page it showed and no log
+	// line carries a client secret, a PKCE verifier or an upstream token.
+	leaks := harness.NewLeakScanner()
+	planted := brPlantDemoSecrets(srv, leaks)
+	for kind, least := range map[string]int{"client secret": 1, "PKCE verifier": 2, "access token": 3} {
+		if planted[kind] < least {
+			t.Errorf("browser leak scan: %d %s planted, want ≥ %d", planted[kind], kind, least)
+		}
+	}
+	entries := netlog.all()
+	if len(entries) < 50 {
+		t.Errorf("browser leak scan: only %d network entries recorded", len(entries))
+	}
+	sawSetCookie := false
+	for _, e := range entries {
+		leaks.ScanString(e.where, e.text)
+		low := strings.ToLower(e.text)
+		sawSetCookie = sawSetCookie || (strings.Contains(low, "set-cookie: "+brCookie+"=") && strings.Contains(low, "httponly"))
+	}
+	if !sawSetCookie {
+		t.Error("browser leak scan: no Set-Cookie of the session among the recorded headers; the recording misses raw headers")
+	}
+	leaks.ScanLogs(logs)
+	leaks.AssertNone(t)
+	t.Logf("browser leak scan: %d network entries and %d log lines against %v", len(entries), len(logs.Lines()), planted)
 
 	// Every login and logout above was recorded by the app's logs; none
 	// of them carries an error.

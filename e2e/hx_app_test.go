@@ -137,8 +137,9 @@ type hxUpstreams struct {
 type hxAPICall struct{ method, url, body string }
 
 // hxStartUpstreams starts the four fakes with callbacks at publicURL and
-// builds their adapters; everything shares clock.
-func hxStartUpstreams(t testing.TB, publicURL string, clock *oauth2test.Clock) *hxUpstreams {
+// builds their adapters, whose upstream calls time out after timeout;
+// everything shares clock.
+func hxStartUpstreams(t testing.TB, publicURL string, clock *oauth2test.Clock, timeout time.Duration) *hxUpstreams {
 	t.Helper()
 	cb := func(name string) string { return publicURL + "/auth/" + name + "/callback" }
 	u := &hxUpstreams{clock: clock, api: map[string]hxAPICall{}}
@@ -164,7 +165,7 @@ func hxStartUpstreams(t testing.TB, publicURL string, clock *oauth2test.Clock) *
 		Name: hxOAuth2, ClientID: hxClientID, ClientSecret: hxSecret,
 		AuthURL: u.OAuth2.AuthorizeURL(), TokenURL: u.OAuth2.TokenURL(), RevocationURL: u.OAuth2.RevocationURL(),
 		UserInfoURL: u.OAuth2.UserInfoURL(), RedirectURL: cb(hxOAuth2), Scopes: []string{"openid", "profile"},
-		Now: clock.Now, Timeout: hxUpstreamTimeout,
+		Now: clock.Now, Timeout: timeout,
 	}))
 	u.api[hxOAuth2] = hxAPICall{method: http.MethodGet, url: u.OAuth2.UserInfoURL()}
 
@@ -177,7 +178,7 @@ func hxStartUpstreams(t testing.TB, publicURL string, clock *oauth2test.Clock) *
 	check(whisk.New(whisk.Config{
 		ClientID: hxClientID, ClientSecret: hxSecret, Scopes: []string{"user.profile:read"}, Offline: true,
 		AuthBaseURL: u.Whisk.URL, APIBaseURL: u.Whisk.URL, RedirectURL: cb(hxWhisk),
-		Now: clock.Now, Timeout: hxUpstreamTimeout,
+		Now: clock.Now, Timeout: timeout,
 	}))
 	u.api[hxWhisk] = hxAPICall{method: http.MethodGet, url: u.Whisk.URL + whisktest.MePath}
 
@@ -192,7 +193,7 @@ func hxStartUpstreams(t testing.TB, publicURL string, clock *oauth2test.Clock) *
 	sg, err := startgg.New(startgg.Config{
 		ClientID: "4242", ClientSecret: hxSecret, RedirectURL: cb(hxStartGG),
 		Scopes:      []string{startgg.ScopeIdentity},
-		AuthBaseURL: u.StartGG.URL, APIBaseURL: u.StartGG.URL, Now: clock.Now, Timeout: hxUpstreamTimeout,
+		AuthBaseURL: u.StartGG.URL, APIBaseURL: u.StartGG.URL, Now: clock.Now, Timeout: timeout,
 	})
 	check(sg, err)
 	u.api[hxStartGG] = hxAPICall{method: http.MethodPost, url: u.StartGG.GraphQLURL(),
@@ -205,7 +206,7 @@ func hxStartUpstreams(t testing.TB, publicURL string, clock *oauth2test.Clock) *
 	})
 	t.Cleanup(u.Wazo.Close)
 	check(wazo.New(wazo.Config{BaseURL: u.Wazo.URL, ClientID: hxClientID, Expiration: int(hxTTL / time.Second),
-		Now: clock.Now, Timeout: hxUpstreamTimeout}))
+		Now: clock.Now, Timeout: timeout}))
 	u.api[hxWazo] = hxAPICall{method: http.MethodGet, url: u.Wazo.URL + "/users/me/tokens"}
 	return u
 }
@@ -235,7 +236,7 @@ func hxNewApp(t testing.TB, o hxOptions) *hxApp {
 	t.Helper()
 	ln := hxListen(t)
 	public := "http://" + ln.Addr().String()
-	up := hxStartUpstreams(t, public, oauth2test.NewClock(time.Now()))
+	up := hxStartUpstreams(t, public, oauth2test.NewClock(time.Now()), hxUpstreamTimeout)
 	return hxServeApp(t, ln, public, up, o)
 }
 

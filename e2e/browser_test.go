@@ -408,6 +408,9 @@ func TestBrowser_DemoLogins(t *testing.T) {
 	// session.Manager keeps scs memstore's idle sweeper running after
 	// Close (see session's commit 96ebc6d: stopping it races in scs).
 	harness.GoroutineBaseline(t, goleak.IgnoreTopFunction("github.com/alexedwards/scs/v2/memstore.(*MemStore).startCleanup"))
+	// The browser first: without chromium the test skips (fails under
+	// CI=true) before anything else starts.
+	ctx := brBrowser(t)
 	logs := harness.NewLogCapture()
 	srv, err := app.Start("127.0.0.1:0", app.Config{Logger: logs.Logger()})
 	if err != nil {
@@ -418,7 +421,6 @@ func TestBrowser_DemoLogins(t *testing.T) {
 			t.Errorf("demo Close: %v", err)
 		}
 	})
-	ctx := brBrowser(t)
 	netlog := &brNetLog{}
 	brListen(ctx, netlog)
 	brRun(t, ctx, "enable network events", network.Enable())

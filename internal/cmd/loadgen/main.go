@@ -260,6 +260,8 @@ func drive(client *http.Client, target string, cookies []*http.Cookie, conns int
 		return stats{}, fmt.Errorf("no successful request: %v", first)
 	}
 	slices.Sort(all)
-	q := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))].Round(time.Microsecond) }
+	q := func(p float64) time.Duration {
+		return all[min(len(all)-1, int(p*float64(len(all))))].Round(time.Microsecond)
+	}
 	return stats{rps: float64(len(all)) / elapsed.Seconds(), p50: q(0.50), p99: q(0.99), errors: errs}, first
 }

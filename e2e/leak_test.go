@@ -43,11 +43,15 @@ import (
 // verifier the adapters send and every state and code the browser carries
 // are planted as they appear. Then complete flows run for each provider
 // style — login, protected page, upstream call, JWT mint and bearer use,
-// refresh, logout, plus a wrong password and a refresh ending in
-// invalid_grant — and everything the browser-side clients see (request
+// refresh, logout (confirmation page and POST), plus a wrong password, a
+// refresh ending in invalid_grant, denied consent, a refused code exchange,
+// an upstream 401 answered by a forced refresh and the JWKS — and everything the browser-side clients see (request
 // URLs, headers and bodies; response statuses, headers and bodies), every
-// log line (all levels) and every audit event is scanned. A secret may
-// appear only where the protocol puts it in front of the browser:
+// log line (all levels) and every audit event (OnLogin, OnRefresh,
+// OnLogout, OnError, with their errors) is scanned. A secret may appear
+// only where the protocol puts it in front of the browser (the fake's
+// authorize redirect also repeats its Location in its body, as Go's
+// http.Redirect does):
 //
 //   - state and authorization code: the authorize redirect (Location of
 //     /auth/{p}/login), the authorize request to the fake, the fake's
@@ -144,6 +148,8 @@ type lkWorld struct {
 	planted map[string]bool
 	traffic []lkEntry
 	short   []string
+	// lastBearer is the access token last presented to each fake.
+	lastBearer map[string]string
 }
 
 func (w *lkWorld) plant(kind, prov, value string) {
@@ -201,6 +207,9 @@ func (tp *lkTap) RoundTrip(req *http.Request) (*http.Response, error) {
 	// that issued it, unless the tap missed that reply.
 	if scheme, tok, ok := strings.Cut(req.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "bearer") {
 		tp.w.plant(lkKindAccess, prov, tok)
+		tp.w.mu.Lock()
+		tp.w.lastBearer[prov] = tok
+		tp.w.mu.Unlock()
 	}
 	if tok := req.Header.Get("X-Auth-Token"); tok != "" {
 		tp.w.plant(lkKindAccess, prov, tok)
@@ -342,7 +351,7 @@ func lkNewWorld(t *testing.T) *lkWorld {
 	w := &lkWorld{
 		t: t, clock: oauth2test.NewClock(time.Now()), logs: harness.NewLogCapture(),
 		planted: map[string]bool{}, fakeHost: map[string]string{}, authorize: map[string]string{},
-		fakeName: map[string]string{}, apis: map[string]lkAPI{},
+		fakeName: map[string]string{}, apis: map[string]lkAPI{}, lastBearer: map[string]string{},
 	}
 	for _, s := range []string{lkOAuth2Secret, lkWhiskSecret, lkStartGGSecret} {
 		w.plant(lkKindClientSecret, "app", s)
@@ -588,10 +597,9 @@ func (w *lkWorld) browser() *lkBrowser {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	tr := w.upstream // a fresh one would do; reuse keeps the connection count down
 	return &lkBrowser{w: w, c: &http.Client{
 		Jar:           jar,
-		Transport:     &lkRecorder{w: w, base: tr},
+		Transport:     &lkRecorder{w: w, base: w.upstream}, // its own recorder; connections may be shared
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
@@ -859,8 +867,33 @@ func (w *lkWorld) refresh(b *lkBrowser, prov string, calls func() int) string {
 	return csrf
 }
 
+// revokedUpstream revokes the access token at the fake behind the app's
+// back: the upstream API answers 401, the upstream client refreshes once
+// and retries.
+func (w *lkWorld) revokedUpstream(b *lkBrowser, prov string, fake *oauth2test.Server) {
+	w.t.Helper()
+	w.mu.Lock()
+	tok := w.lastBearer[prov]
+	w.mu.Unlock()
+	if tok == "" || !fake.RevokeToken(tok) {
+		w.t.Fatalf("%s: no live access token to revoke", prov)
+	}
+	before := fake.Calls(oauth2test.EndpointRefresh)
+	w.upstreamOK(b, prov)
+	if got := fake.Calls(oauth2test.EndpointRefresh) - before; got != 1 {
+		w.t.Errorf("%s: upstream 401 caused %d refreshes, want 1", prov, got)
+	}
+}
+
+// logout: the confirmation page (GET), then the CSRF-checked POST.
 func (w *lkWorld) logout(b *lkBrowser, prov, csrf string) {
 	w.t.Helper()
+	page := lkLast(b.get("/auth/logout?return_to=%2F"))
+	if page.status != http.StatusOK {
+		w.t.Errorf("%s: logout page %d", prov, page.status)
+	} else if c := w.csrf(page.body); c != csrf {
+		w.t.Errorf("%s: the logout page's CSRF token differs from the session's", prov)
+	}
 	hops := b.post("/auth/logout", url.Values{"csrf_token": {csrf}, "return_to": {"/"}}, nil)
 	if hops[0].status != http.StatusSeeOther || lkLast(hops).req.URL.Path != "/" {
 		w.t.Errorf("%s logout: %d then %s", prov, hops[0].status, lkLast(hops).req.URL.Path)
@@ -883,6 +916,10 @@ func TestLeakScan_AllProviderStyles(t *testing.T) {
 		csrf := w.loginRedirect(b, lkOAuth2)
 		w.useSession(b, lkOAuth2, csrf)
 		csrf = w.refresh(b, lkOAuth2, refreshCalls(w.oauth2))
+		w.revokedUpstream(b, lkOAuth2, w.oauth2)
+		if h := lkLast(b.get("/auth/.well-known/jwks.json")); h.status != http.StatusOK || !strings.Contains(h.body, `"keys"`) {
+			t.Errorf("jwks: %d %.200s", h.status, h.body)
+		}
 		w.logout(b, lkOAuth2, csrf)
 
 		// A second login whose refresh ends in invalid_grant: the

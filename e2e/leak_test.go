@@ -40,8 +40,8 @@ import (
 // the session manager, the JWT authority, the four adapters and their
 // fakes, with recognisable secrets planted (client secrets, the Wazo
 // password and a wrong one); every token the fakes issue, every PKCE
-// verifier the adapters send and every state and code the browser carries
-// are planted as they appear. Then complete flows run for each provider
+// verifier the adapters send, every state and code the browser carries and
+// every session id the browser is given are planted as they appear. Then complete flows run for each provider
 // style — login, protected page, upstream call, JWT mint and bearer use,
 // refresh, logout (confirmation page and POST), plus a wrong password, a
 // refresh ending in invalid_grant, denied consent, a refused code exchange,
@@ -60,7 +60,8 @@ import (
 //   - the implicit access token: the fake's redirect (fragment), the
 //     callback URL's fragment and the POST to /auth/{p}/implicit;
 //   - the Wazo password (right or wrong): the body of the POST to
-//     /auth/wazo/login.
+//     /auth/wazo/login;
+//   - the session id: the app's Set-Cookie and the browser's Cookie.
 //
 // Upstream calls (adapters and the upstream client) go through a separate
 // transport, lkTap, which plants what it sees and is not scanned: that is
@@ -95,6 +96,7 @@ const (
 	lkKindAccess       = "access token"
 	lkKindRefresh      = "refresh token"
 	lkKindImplicit     = "implicit access token"
+	lkKindSession      = "session id"
 )
 
 type lkSecret struct{ label, kind, provider, value string }
@@ -638,6 +640,7 @@ func (b *lkBrowser) do(req *http.Request) []lkHop {
 			}
 		}
 		hops = append(hops, h)
+		b.plantSession()
 		if resp.StatusCode < 300 || resp.StatusCode > 399 || h.location == nil {
 			return hops
 		}
@@ -652,6 +655,17 @@ func (b *lkBrowser) do(req *http.Request) []lkHop {
 	}
 	t.Fatalf("too many redirects")
 	return nil
+}
+
+// plantSession plants the session cookie's value each time it changes
+// (login and logout renew it).
+func (b *lkBrowser) plantSession() {
+	u, _ := url.Parse(b.w.base)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "gatehouse" {
+			b.w.plant(lkKindSession, "app", c.Value)
+		}
+	}
 }
 
 func (w *lkWorld) isFake(host string) bool {
@@ -1007,7 +1021,7 @@ func (w *lkWorld) check(t *testing.T) {
 	// access and refresh token per login and refresh, one implicit token.
 	for kind, least := range map[string]int{
 		lkKindClientSecret: 3, lkKindPassword: 2, lkKindState: 5, lkKindCode: 4,
-		lkKindVerifier: 4, lkKindAccess: 9, lkKindRefresh: 8, lkKindImplicit: 1,
+		lkKindVerifier: 4, lkKindAccess: 9, lkKindRefresh: 8, lkKindImplicit: 1, lkKindSession: 10,
 	} {
 		if count[kind] < least {
 			t.Errorf("only %d %s planted, want ≥ %d: the scan would miss flows", count[kind], kind, least)
@@ -1088,6 +1102,8 @@ func (w *lkWorld) control(t *testing.T, secrets []lkSecret) {
 		// the implicit token is allowed in the POST, not in the redirect after it
 		{implicit, app("POST", "/auth/whisk-implicit/implicit", "location", "/protected#"+implicit.value)},
 		{first(lkKindClientSecret, ""), lkEntry{part: "event", text: "provider error: " + lkOAuth2Secret}},
+		// the session id is allowed in Cookie and Set-Cookie, not in a log line
+		{first(lkKindSession, ""), lkEntry{part: "log", text: `{"session":"` + first(lkKindSession, "").value + `"}`}},
 	}
 	for _, c := range cases {
 		got := w.scan(secrets, []lkEntry{c.entry})
@@ -1114,6 +1130,11 @@ func (w *lkWorld) allowed(s lkSecret, e lkEntry) bool {
 		return loginRedirect || fakeAuthorize || callbackURL || implicitPost
 	case lkKindImplicit:
 		return (fakeAuthorize && e.part != "url") || callbackURL || implicitPost
+	case lkKindSession:
+		// Cookie on requests (the jar, like a browser, does not tell
+		// loopback ports apart, so the fakes get it too) and Set-Cookie
+		// from the app; never a URL, a body or a log line.
+		return e.part == "request header" || (app && e.part == "response header")
 	case lkKindPassword:
 		return app && e.method == http.MethodPost && e.path == "/auth/wazo/login" && e.part == "request body"
 	}

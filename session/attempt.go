@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -84,7 +85,13 @@ func (m *Manager) attempts(ctx context.Context) []Attempt {
 	}
 	switch v := sm.Get(ctx, keyAttempts).(type) {
 	case *attemptList:
-		return append([]Attempt(nil), v.items...)
+		// The list may be shared with other requests (the Codec's decode
+		// cache): the copy owns its Scopes too.
+		out := append([]Attempt(nil), v.items...)
+		for i := range out {
+			out[i].Scopes = slices.Clone(out[i].Scopes)
+		}
+		return out
 	case []byte:
 		var l attemptList
 		if l.UnmarshalBinary(v) == nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -63,6 +64,10 @@ type Codec struct {
 	// that replaces undecodable bytes. Default: 24h (scs's default
 	// Lifetime); [New] sets it to the manager's Lifetime.
 	FallbackLifetime time.Duration
+
+	// cache, when set (by [New]), remembers recently decoded sessions by
+	// their exact bytes.
+	cache *decodeCache
 }
 
 var _ scs.Codec = Codec{}
@@ -133,9 +138,18 @@ type gobValue struct{ V any }
 // Decode implements [scs.Codec]. It never returns an error: undecodable
 // input is an empty (logged-out) session.
 func (c Codec) Decode(b []byte) (time.Time, map[string]any, error) {
+	if c.cache != nil {
+		if deadline, values, ok := c.cache.get(b); ok {
+			return deadline, values, nil
+		}
+	}
 	deadline, values, ok := c.decode(b)
 	if !ok {
 		return c.fallbackDeadline(), map[string]any{}, nil
+	}
+	if c.cache != nil && bytes.HasPrefix(b, sessionMagic) {
+		c.cache.put(b, deadline, values)
+		return deadline, maps.Clone(values), nil
 	}
 	return deadline, values, nil
 }

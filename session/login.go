@@ -200,7 +200,7 @@ func (m *Manager) Logout(ctx context.Context) (*Login, error) {
 		}
 		rec, rerr := m.readRecord(lctx, ls.ID)
 		if rerr == nil && rec != nil && rec.Token != nil {
-			out.Token = rec.Token.Clone()
+			out.Token = cloneToken(rec.Token)
 		}
 		derr := m.storeDelete(lctx, recordKey(ls.ID))
 		if unlock != nil {

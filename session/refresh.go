@@ -81,7 +81,7 @@ func (m *Manager) token(ctx context.Context, p provider.Provider, force bool, st
 	}
 	now := m.now()
 	if !force && !m.needsRefresh(ls.ID, ls.Token, now) {
-		return ls.Token.Clone(), nil
+		return cloneToken(ls.Token), nil
 	}
 	staleAT := ls.Token.AccessToken
 	key := "t:" + ls.ID
@@ -117,7 +117,7 @@ func (m *Manager) apply(ctx context.Context, sm *scs.SessionManager, ls *loginSt
 		return nil, ErrReauthRequired
 	case outFresh:
 		m.adopt(ctx, sm, ls, res.rec)
-		return res.rec.Token.Clone(), nil
+		return cloneToken(res.rec.Token), nil
 	}
 	best := ls.Token
 	if res.rec != nil && res.rec.Token != nil && res.rec.Version > ls.Version {
@@ -125,7 +125,7 @@ func (m *Manager) apply(ctx context.Context, sm *scs.SessionManager, ls *loginSt
 		best = res.rec.Token
 	}
 	if !force && best.ValidAt(m.now()) {
-		return best.Clone(), nil // serve while valid
+		return cloneToken(best), nil // serve while valid
 	}
 	if errors.Is(res.err, ErrStoreUnavailable) || errors.Is(res.err, provider.ErrUnavailable) {
 		return nil, res.err
@@ -140,7 +140,7 @@ func (m *Manager) adopt(ctx context.Context, sm *scs.SessionManager, ls *loginSt
 		return
 	}
 	n := *ls
-	n.Token = rec.Token.Clone()
+	n.Token = cloneToken(rec.Token)
 	n.Version = rec.Version
 	n.RefreshedAt = rec.RefreshedAt
 	sm.Put(ctx, keyLogin, &n)
@@ -207,7 +207,7 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 		return &result{kind: outFresh, rec: rec}
 	}
 
-	old := rec.Token
+	old := cloneToken(rec.Token) // rec may be shared (m.records): the provider gets its own copy
 	if old == nil || old.RefreshToken == "" {
 		if old != nil && old.ValidAt(m.now()) && !force {
 			return &result{kind: outFresh, rec: rec} // nothing to refresh with: serve while valid

@@ -196,10 +196,15 @@ func New(cfg Config) (*Manager, error) {
 		sm.Lifetime = 8 * time.Hour
 		sm.Codec = nil
 	}
-	switch sm.Codec.(type) {
+	switch c := sm.Codec.(type) {
 	case nil, scs.GobCodec, *scs.GobCodec:
-		sm.Codec = Codec{FallbackLifetime: sm.Lifetime}
-	case Codec, *Codec:
+		sm.Codec = Codec{FallbackLifetime: sm.Lifetime, cache: newDecodeCache(decodeCacheSize)}
+	case Codec:
+		if c.cache == nil {
+			c.cache = newDecodeCache(decodeCacheSize)
+			sm.Codec = c
+		}
+	case *Codec:
 	default:
 		registerGob()
 	}

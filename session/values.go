@@ -82,21 +82,53 @@ func (l *loginState) login() *Login {
 		ID:          l.ID,
 		Provider:    l.Provider,
 		Identity:    cloneIdentity(l.Identity),
-		Token:       l.Token.Clone(),
+		Token:       cloneToken(l.Token),
 		LoginAt:     l.LoginAt,
 		RefreshedAt: l.RefreshedAt,
 	}
 }
 
+// cloneToken is t.Clone with Extra copied in depth (a decoded login may be
+// shared between requests by the Codec's decode cache).
+func cloneToken(t *provider.Token) *provider.Token {
+	c := t.Clone()
+	if c != nil && c.Extra != nil {
+		c.Extra = cloneJSONMap(t.Extra)
+	}
+	return c
+}
+
+// cloneIdentity copies id, Raw in depth (a decoded login may be shared
+// between requests by the Codec's decode cache).
 func cloneIdentity(id provider.Identity) provider.Identity {
 	if id.Raw != nil {
-		raw := make(map[string]any, len(id.Raw))
-		for k, v := range id.Raw {
-			raw[k] = v
-		}
-		id.Raw = raw
+		id.Raw = cloneJSONMap(id.Raw)
 	}
 	return id
+}
+
+// cloneJSONMap deep-copies a map as decoded by encoding/json (nested maps
+// and slices are copied; other values are immutable).
+func cloneJSONMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = cloneJSONValue(v)
+	}
+	return out
+}
+
+func cloneJSONValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return cloneJSONMap(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = cloneJSONValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 // attemptList is the pending login attempts of a session, oldest first.

@@ -1,0 +1,95 @@
+package session
+
+import (
+	"bytes"
+	"hash/maphash"
+	"maps"
+	"sync"
+	"time"
+)
+
+// decodeCacheSize bounds the decode cache of the Codec that [New]
+// installs. An entry holds a copy of the stored bytes and their decoded
+// values (about 3 KiB for a login with a 1 KiB access token), so the
+// cache holds at most a few MiB.
+const decodeCacheSize = 1024
+
+// decodeCache remembers the decoded values of recently read sessions,
+// keyed by their exact stored bytes (a hash to find the entry, then a full
+// comparison of the bytes), so an unchanged session is not decoded field
+// by field on every request. A changed session has other bytes and misses.
+//
+// Only sessions whose values are all immutable once decoded are cached:
+// Gatehouse's own values (never changed in place; replaced by Put) and
+// strings, bools, numbers and times. A session holding a byte slice or a
+// gob-decoded application value (which the application may change in
+// place) is decoded afresh every time. Every hit gets its own shallow copy
+// of the values map, which scs then changes freely.
+//
+// Eviction is first in, first out over a fixed ring of slots.
+type decodeCache struct {
+	seed    maphash.Seed
+	mu      sync.Mutex
+	entries map[uint64]*decodeEntry
+	ring    []uint64 // keys in insertion order, next overwritten at pos
+	pos     int
+}
+
+type decodeEntry struct {
+	b        []byte // a private copy of the stored bytes
+	deadline time.Time
+	values   map[string]any // never changed; handed out as copies
+}
+
+func newDecodeCache(size int) *decodeCache {
+	return &decodeCache{seed: maphash.MakeSeed(), entries: make(map[uint64]*decodeEntry, size), ring: make([]uint64, 0, size)}
+}
+
+// get returns a copy of the values decoded from b, if cached.
+func (c *decodeCache) get(b []byte) (time.Time, map[string]any, bool) {
+	h := maphash.Bytes(c.seed, b)
+	c.mu.Lock()
+	e := c.entries[h]
+	c.mu.Unlock()
+	if e == nil || !bytes.Equal(e.b, b) {
+		return time.Time{}, nil, false
+	}
+	return e.deadline, maps.Clone(e.values), true
+}
+
+// put remembers values decoded from b when they are all immutable. It
+// keeps values itself (the caller hands out a copy).
+func (c *decodeCache) put(b []byte, deadline time.Time, values map[string]any) {
+	for _, v := range values {
+		if !immutableValue(v) {
+			return
+		}
+	}
+	e := &decodeEntry{b: bytes.Clone(b), deadline: deadline, values: values}
+	h := maphash.Bytes(c.seed, b)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[h]; !ok {
+		if cap(c.ring) == 0 {
+			return
+		}
+		if len(c.ring) < cap(c.ring) {
+			c.ring = append(c.ring, h)
+		} else {
+			delete(c.entries, c.ring[c.pos])
+			c.ring[c.pos] = h
+			c.pos = (c.pos + 1) % len(c.ring)
+		}
+	}
+	c.entries[h] = e
+}
+
+// immutableValue reports whether a decoded value can be shared between
+// requests: nothing reachable from it is ever changed in place.
+func immutableValue(v any) bool {
+	switch v.(type) {
+	case *loginState, *attemptList, string, bool, int, int64, float64, time.Time:
+		return true
+	}
+	return false
+}

@@ -191,7 +191,10 @@ func (c *Client) Do(ctx context.Context, op string, req Request) (*Response, err
 	}
 	defer resp.Body.Close()
 	limit := c.maxBody()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if resp.ContentLength > limit { // announced too large: do not read it at all
+		return nil, fail(ErrBadResponse, fmt.Errorf("reply larger than %d bytes", limit), resp.StatusCode)
+	}
+	data, err := readLimited(resp.Body, resp.ContentLength, limit)
 	if err != nil {
 		return nil, fail(ErrUnavailable, transportError(err), resp.StatusCode)
 	}
@@ -222,6 +225,17 @@ func (c *Client) Do(ctx context.Context, op string, req Request) (*Response, err
 		e.Kind = KindForStatus(resp.StatusCode)
 	}
 	return nil, e
+}
+
+// readLimited reads at most limit+1 bytes of r. A known length (at most
+// limit) sizes the buffer once; otherwise it grows as io.ReadAll does.
+func readLimited(r io.Reader, length, limit int64) ([]byte, error) {
+	if length < 0 {
+		return io.ReadAll(io.LimitReader(r, limit+1))
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, length+1))
+	_, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	return buf.Bytes(), err
 }
 
 // KindForStatus is the default classification of an error status: 5xx,

@@ -270,7 +270,9 @@ func lockKey(loginID string) string {
 }
 
 // readRecord returns the login's record, nil when there is none (or it
-// cannot be read: treated as logged out).
+// cannot be read: treated as logged out). It always reads the store; bytes
+// it has opened before are not decrypted again (m.records). The result may
+// be shared: never change it in place.
 func (m *Manager) readRecord(ctx context.Context, id string) (*record, error) {
 	b, found, err := m.storeFind(ctx, recordKey(id))
 	if err != nil {
@@ -279,7 +281,13 @@ func (m *Manager) readRecord(ctx context.Context, id string) (*record, error) {
 	if !found {
 		return nil, nil
 	}
+	if rec := m.records.get(id, b); rec != nil {
+		return rec, nil
+	}
 	rec, err := openRecord(id, b)
+	if err == nil {
+		m.records.put(id, b, rec)
+	}
 	if err != nil {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse: unreadable login record (treated as logged out)",
 			slog.String("login", m.logID(id)))

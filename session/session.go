@@ -126,6 +126,7 @@ type Manager struct {
 	backoffMu sync.Mutex
 	backoff   map[string]backoffState
 	graves    tombstones    // destroyed session keys LoadAndSave must not bring back
+	records   *recordCache  // opened login records by their sealed bytes
 	refreshes chan struct{} // MaxConcurrentRefreshes slots; nil: no cap
 }
 
@@ -165,7 +166,8 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.MaxConcurrentRefreshes == 0 {
 		cfg.MaxConcurrentRefreshes = 64
 	}
-	m := &Manager{cfg: cfg, now: cfg.Now, log: cfg.Logger, locker: cfg.Locker, backoff: map[string]backoffState{}}
+	m := &Manager{cfg: cfg, now: cfg.Now, log: cfg.Logger, locker: cfg.Locker, backoff: map[string]backoffState{},
+		records: newRecordCache(recordCacheSize)}
 	if cfg.MaxConcurrentRefreshes > 0 {
 		m.refreshes = make(chan struct{}, cfg.MaxConcurrentRefreshes)
 	}

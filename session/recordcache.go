@@ -1,0 +1,75 @@
+package session
+
+import (
+	"bytes"
+	"hash/maphash"
+	"sync"
+)
+
+// recordCacheSize bounds the cache of opened login records.
+const recordCacheSize = 1024
+
+// recordCache remembers opened login records by login ID and their exact
+// sealed bytes, so that a request which read the same bytes from the store
+// again (every bearer request reads its login's record: that read is what
+// makes logout revoke JWTs at once, on every instance) does not derive the
+// key, decrypt and decode them again. It never replaces the store read:
+// a record deleted or rewritten in the store is seen on the next request.
+// Cached records are never changed in place (callers copy before changing
+// one, and hand out copies of its token set).
+type recordCache struct {
+	seed    maphash.Seed
+	mu      sync.Mutex
+	entries map[uint64]*recordEntry
+	ring    []uint64
+	pos     int
+}
+
+type recordEntry struct {
+	id  string
+	b   []byte
+	rec *record
+}
+
+func newRecordCache(size int) *recordCache {
+	return &recordCache{seed: maphash.MakeSeed(), entries: make(map[uint64]*recordEntry, size), ring: make([]uint64, 0, size)}
+}
+
+func (c *recordCache) hash(id string, b []byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	_, _ = h.WriteString(id)
+	_, _ = h.Write(b)
+	return h.Sum64()
+}
+
+func (c *recordCache) get(id string, b []byte) *record {
+	h := c.hash(id, b)
+	c.mu.Lock()
+	e := c.entries[h]
+	c.mu.Unlock()
+	if e == nil || e.id != id || !bytes.Equal(e.b, b) {
+		return nil
+	}
+	return e.rec
+}
+
+func (c *recordCache) put(id string, b []byte, rec *record) {
+	e := &recordEntry{id: id, b: bytes.Clone(b), rec: rec}
+	h := c.hash(id, b)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[h]; !ok {
+		if cap(c.ring) == 0 {
+			return
+		}
+		if len(c.ring) < cap(c.ring) {
+			c.ring = append(c.ring, h)
+		} else {
+			delete(c.entries, c.ring[c.pos])
+			c.ring[c.pos] = h
+			c.pos = (c.pos + 1) % len(c.ring)
+		}
+	}
+	c.entries[h] = e
+}

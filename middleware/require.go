@@ -89,6 +89,7 @@ var (
 func (a *Auth) authenticate(r *http.Request) (*http.Request, error) {
 	ctx := r.Context()
 	var fromJWT []string
+	var login *session.Login
 	bearer := false
 	if a.cfg.JWT != nil {
 		if authz := r.Header.Get("Authorization"); len(authz) > 7 && strings.EqualFold(authz[:7], "bearer ") {
@@ -106,18 +107,22 @@ func (a *Auth) authenticate(r *http.Request) (*http.Request, error) {
 			}
 			ctx = sctx
 			fromJWT = provider.SplitScopes(claims.Scope)
-			login, err := a.sessions.CurrentLogin(ctx)
+			l, err := a.sessions.CurrentLogin(ctx)
 			if err != nil {
 				return nil, err
 			}
-			if login == nil || login.ID != claims.SessionID || login.Identity.Subject != claims.Subject || login.Provider != claims.Provider {
+			if l == nil || l.ID != claims.SessionID || l.Identity.Subject != claims.Subject || l.Provider != claims.Provider {
 				return nil, errInvalidBearer
 			}
+			login = l // already this request's own copy
 		}
 	}
-	login, err := a.sessions.CurrentLogin(ctx)
-	if err != nil {
-		return nil, err
+	if !bearer {
+		l, err := a.sessions.CurrentLogin(ctx)
+		if err != nil {
+			return nil, err
+		}
+		login = l
 	}
 	if login == nil {
 		if bearer {

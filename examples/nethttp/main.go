@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/gatehouse-auth/gatehouse/examples/internal/upstreams"
 	"github.com/gatehouse-auth/gatehouse/examples/nethttp/app"
 )
 
@@ -33,35 +34,14 @@ func main() {
 	}
 }
 
-// run serves the app until ctx ends. GATEHOUSE_ADDR (default
-// 127.0.0.1:8080) is the listen address, GATEHOUSE_PUBLIC_URL the external
-// URL (default: the listener's http URL). ready, when non-nil, gets the
-// listener's URL once serving.
+// run serves the app until ctx ends; see upstreams.Run for the variables
+// and the banner.
 func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, out io.Writer, ready func(url string)) error {
-	addr := getenv("GATEHOUSE_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:8080"
-	}
-	public := getenv("GATEHOUSE_PUBLIC_URL")
-	srv, err := app.Start(addr, app.Config{PublicURL: public, Getenv: getenv, Logger: logger})
-	if err != nil {
-		return err
-	}
-	if public == "" {
-		public = srv.URL
-	}
-	fmt.Fprintf(out, "listening on %s; open %s/\n", srv.URL, public)
-	for _, u := range srv.Upstreams.Upstreams {
-		if u.Fake {
-			fmt.Fprintf(out, "provider %s: an in-process fake (set the %s variables for the real one)\n", u.Provider.Name(), u.Style)
+	return upstreams.Run(ctx, getenv, out, ready, func(addr, public string) (upstreams.Started, error) {
+		srv, err := app.Start(addr, app.Config{PublicURL: public, Getenv: getenv, Logger: logger})
+		if err != nil {
+			return upstreams.Started{}, err
 		}
-	}
-	for _, u := range srv.Upstreams.WazoUsers {
-		fmt.Fprintf(out, "fake Wazo account: %s / %s\n", u.Username, u.Password)
-	}
-	if ready != nil {
-		ready(srv.URL)
-	}
-	<-ctx.Done()
-	return srv.Close()
+		return upstreams.Started{URL: srv.URL, Set: srv.Upstreams, Close: srv.Close}, nil
+	})
 }

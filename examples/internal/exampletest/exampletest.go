@@ -3,8 +3,11 @@
 package exampletest
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -141,5 +144,56 @@ func Logout(t testing.TB, c *http.Client, base, page string) {
 	}
 	if code, _ := Me(t, c, base); code != http.StatusUnauthorized {
 		t.Fatalf("/api/me after logout = %d, want 401", code)
+	}
+}
+
+// RunFunc is an example command's run function.
+type RunFunc func(ctx context.Context, getenv func(string) string, logger *slog.Logger, out io.Writer, ready func(url string)) error
+
+// TestCommand checks an example command's run: with a fake Wazo on a free
+// port it prints the banner, serves the Wazo login form and stops when its
+// context is cancelled; with an unknown provider it fails.
+func TestCommand(t *testing.T, run RunFunc) {
+	t.Helper()
+	env := map[string]string{"GATEHOUSE_ADDR": "127.0.0.1:0", "GATEHOUSE_PROVIDER": "wazo"}
+	getenv := func(k string) string { return env[k] }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, getenv, slog.New(slog.DiscardHandler), &out, func(u string) { ready <- u })
+	}()
+	var base string
+	select {
+	case base = <-ready:
+	case err := <-done:
+		t.Fatalf("run returned early: %v", err)
+	}
+	// ready is called after the banner is written, and out is not
+	// written again until run returns.
+	banner := out.String()
+	for _, want := range []string{"open " + base, "in-process fake", "fake Wazo account: alice / "} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+	resp, err := http.Get(base + "/auth/wazo/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /auth/wazo/login = %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+
+	env["GATEHOUSE_PROVIDER"] = "nope"
+	if err := run(context.Background(), getenv, slog.New(slog.DiscardHandler), io.Discard, nil); err == nil {
+		t.Fatal("run with an unknown provider succeeded")
 	}
 }

@@ -75,6 +75,11 @@ var _ scs.Codec = Codec{}
 // Encode implements [scs.Codec]. It returns an error wrapping [ErrTooLarge]
 // when the session would exceed [MaxSessionSize].
 func (c Codec) Encode(deadline time.Time, values map[string]any) ([]byte, error) {
+	if c.cache != nil {
+		if b := c.cache.encoded(deadline, values); b != nil {
+			return b, nil
+		}
+	}
 	b := make([]byte, 0, 256)
 	b = append(b, sessionMagic...)
 	b = append(b, codecV1)

@@ -31,7 +31,8 @@ type decodeCache struct {
 	seed    maphash.Seed
 	mu      sync.Mutex
 	entries map[uint64]*decodeEntry
-	ring    []uint64 // keys in insertion order, next overwritten at pos
+	byLogin map[*loginState]*decodeEntry // the entry each cached login came from
+	ring    []uint64                     // keys in insertion order, next overwritten at pos
 	pos     int
 }
 
@@ -42,7 +43,8 @@ type decodeEntry struct {
 }
 
 func newDecodeCache(size int) *decodeCache {
-	return &decodeCache{seed: maphash.MakeSeed(), entries: make(map[uint64]*decodeEntry, size), ring: make([]uint64, 0, size)}
+	return &decodeCache{seed: maphash.MakeSeed(), entries: make(map[uint64]*decodeEntry, size),
+		byLogin: make(map[*loginState]*decodeEntry, size), ring: make([]uint64, 0, size)}
 }
 
 // get returns a copy of the values decoded from b, if cached.
@@ -76,12 +78,56 @@ func (c *decodeCache) put(b []byte, deadline time.Time, values map[string]any) {
 		if len(c.ring) < cap(c.ring) {
 			c.ring = append(c.ring, h)
 		} else {
+			if old := c.entries[c.ring[c.pos]]; old != nil {
+				c.forget(old)
+			}
 			delete(c.entries, c.ring[c.pos])
 			c.ring[c.pos] = h
 			c.pos = (c.pos + 1) % len(c.ring)
 		}
 	}
+	if old := c.entries[h]; old != nil {
+		c.forget(old)
+	}
 	c.entries[h] = e
+	if ls, ok := values[keyLogin].(*loginState); ok {
+		c.byLogin[ls] = e
+	}
+}
+
+// forget drops e's login from byLogin (e is being replaced). c.mu is held.
+func (c *decodeCache) forget(e *decodeEntry) {
+	if ls, ok := e.values[keyLogin].(*loginState); ok && c.byLogin[ls] == e {
+		delete(c.byLogin, ls)
+	}
+}
+
+// encoded returns a copy of the stored bytes a session was decoded from
+// when values and deadline are still exactly what that decode gave (the
+// same login value, the same other values): with an IdleTimeout, scs
+// commits every request's session, changed or not, and this spares
+// encoding an unchanged one again. nil when values changed (or were never
+// decoded through the cache).
+func (c *decodeCache) encoded(deadline time.Time, values map[string]any) []byte {
+	ls, ok := values[keyLogin].(*loginState)
+	if !ok {
+		return nil
+	}
+	c.mu.Lock()
+	e := c.byLogin[ls]
+	c.mu.Unlock()
+	if e == nil || !e.deadline.Equal(deadline) || len(values) != len(e.values) {
+		return nil
+	}
+	for k, v := range values {
+		ev, ok := e.values[k]
+		// Only immutable (comparable) kinds are compared: == on a
+		// byte slice would panic.
+		if !ok || !immutableValue(v) || v != ev {
+			return nil
+		}
+	}
+	return bytes.Clone(e.b)
 }
 
 // immutableValue reports whether a decoded value can be shared between

@@ -109,3 +109,45 @@ func TestNewInstallsCachingCodec(t *testing.T) {
 		t.Fatalf("codec %T without a decode cache", m.Sessions().Codec)
 	}
 }
+
+// With an IdleTimeout scs commits every request; an unchanged session is
+// written back as the bytes it was read from, a changed one is encoded.
+func TestDecodeCacheReencodesOnlyChanges(t *testing.T) {
+	c := Codec{cache: newDecodeCache(4)}
+	plain := Codec{}
+	ls := &loginState{ID: "login-1", Provider: "p", Version: 1, Token: &provider.Token{AccessToken: "at"}}
+	deadline := time.Unix(100, 0)
+	b, err := c.Encode(deadline, map[string]any{keyLogin: ls, "user": "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, v, _ := c.Decode(b)
+	same, err := c.Encode(d, v)
+	if err != nil || string(same) != string(b) {
+		t.Fatalf("unchanged session encoded as %x, %v; want the stored bytes", same, err)
+	}
+	if &same[0] == &b[0] {
+		t.Fatal("the cached bytes themselves were handed out")
+	}
+	for name, change := range map[string]func(map[string]any) time.Time{
+		"value changed": func(v map[string]any) time.Time { v["user"] = "alice"; return d },
+		"value added":   func(v map[string]any) time.Time { v["n"] = 1; return d },
+		"value removed": func(v map[string]any) time.Time { delete(v, "user"); return d },
+		"byte slice":    func(v map[string]any) time.Time { v["user"] = []byte("bob"); return d },
+		"login replaced": func(v map[string]any) time.Time {
+			n := *v[keyLogin].(*loginState)
+			n.Version = 2
+			v[keyLogin] = &n
+			return d
+		},
+		"deadline moved": func(v map[string]any) time.Time { return d.Add(time.Second) },
+	} {
+		d2, v2, _ := c.Decode(b)
+		d2 = change(v2)
+		got, err := c.Encode(d2, v2)
+		want, err2 := plain.Encode(d2, v2)
+		if err != nil || err2 != nil || string(got) != string(want) {
+			t.Errorf("%s: encoded %x (%v), want %x (%v)", name, got, err, want, err2)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/gob"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/provider"
@@ -91,11 +92,15 @@ func (l *loginState) login() *Login {
 // cloneToken is t.Clone with Extra copied in depth (a decoded login may be
 // shared between requests by the Codec's decode cache).
 func cloneToken(t *provider.Token) *provider.Token {
-	c := t.Clone()
-	if c != nil && c.Extra != nil {
-		c.Extra = cloneJSONMap(t.Extra)
+	if t == nil || t.Extra == nil {
+		return t.Clone()
 	}
-	return c
+	// As t.Clone, without its shallow copy of Extra that the deep one
+	// would replace at once.
+	c := *t
+	c.Scopes = slices.Clone(t.Scopes)
+	c.Extra = cloneJSONMap(t.Extra)
+	return &c
 }
 
 // cloneIdentity copies id, Raw in depth (a decoded login may be shared

@@ -435,7 +435,7 @@ func BenchmarkLogin(b *testing.B) {
 // whose upstream token has expired, to a fake whose token endpoint takes
 // 50 ms: exactly one upstream refresh happens and every request is served
 // with the new token. It prints the latency figures (target: p99 ≤ 60 ms);
-// it asserts latency only loosely (p99 < 1 s), since shared CI machines
+// it asserts latency only loosely (p99 < 1 s, 5 s under -race), since shared CI machines
 // are noisy — the figure that counts is the one printed by make bench.
 func TestRefreshUnderLoad(t *testing.T) {
 	const n = 1000
@@ -505,7 +505,11 @@ func TestRefreshUnderLoad(t *testing.T) {
 	p := func(q float64) time.Duration { return lat[min(n-1, int(q*float64(n)))] }
 	t.Logf("refresh under load: %d concurrent requests, upstream refresh 50ms: upstream refreshes=%d p50=%s p99=%s max=%s",
 		n, srv.Calls(oauth2test.EndpointToken), p(0.50).Round(time.Microsecond), p(0.99).Round(time.Microsecond), lat[n-1].Round(time.Microsecond))
-	if p(0.99) >= time.Second {
-		t.Errorf("p99 %s ≥ 1s", p(0.99))
+	bound := time.Second
+	if raceEnabled {
+		bound = 5 * time.Second // 1,000 goroutines under -race on 2 shared cores
+	}
+	if p(0.99) >= bound {
+		t.Errorf("p99 %s ≥ %s", p(0.99), bound)
 	}
 }

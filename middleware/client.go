@@ -81,7 +81,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
-	t.a.emit(t.ctx, Event{Type: EventRefresh, Provider: t.p.Name(), Subject: subjectOf(t.ctx, t.a)})
 	return t.base.RoundTrip(t.withCredential(req, fresh, body))
 }
 
@@ -117,11 +116,4 @@ func closeBody(req *http.Request) {
 	if req.Body != nil {
 		_ = req.Body.Close()
 	}
-}
-
-func subjectOf(ctx context.Context, a *Auth) string {
-	if l, err := a.sessions.CurrentLogin(ctx); err == nil && l != nil {
-		return l.Identity.Subject
-	}
-	return ""
 }

@@ -352,6 +352,23 @@ func New(cfg Config) (*Auth, error) {
 	a.cfg.Implicit = slices.Clone(cfg.Implicit)
 	a.cfg.AllowedReturnHosts = slices.Clone(cfg.AllowedReturnHosts)
 	a.cfg.Providers = slices.Clone(cfg.Providers)
+	// OnRefresh fires once per real refresh (the session package reports
+	// each token change once, from inside the shared refresh), not once per
+	// request that happens to see the new token.
+	a.sessions.Observe(func(ctx context.Context, _ string, _, fresh *provider.Token) {
+		if fresh == nil {
+			return // cleared after invalid_grant: reported as an error by the request
+		}
+		l, err := a.sessions.CurrentLogin(ctx)
+		if err != nil || l == nil {
+			return
+		}
+		if _, ours := a.providers[l.Provider]; !ours {
+			return
+		}
+		a.logInfo(ctx, "gatehouse: token refreshed", attrEvent("refresh"), attrProvider(l.Provider))
+		a.emit(ctx, Event{Type: EventRefresh, Provider: l.Provider, Subject: l.Identity.Subject})
+	})
 	return a, nil
 }
 

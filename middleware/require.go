@@ -151,8 +151,6 @@ func (a *Auth) authenticate(r *http.Request) (*http.Request, error) {
 		return nil, err
 	}
 	if login.Token != nil && tok != nil && tok.AccessToken != login.Token.AccessToken {
-		a.logInfo(ctx, "gatehouse: token refreshed", attrEvent("refresh"), attrProvider(login.Provider))
-		a.emit(ctx, Event{Type: EventRefresh, Provider: login.Provider, Subject: login.Identity.Subject})
 		cp := *login
 		cp.Token = tok.Clone() // tok's scopes go into authInfo below
 		login = &cp

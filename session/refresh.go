@@ -263,9 +263,7 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 	m.clearBackoff(id)
 	m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse: token refreshed",
 		slog.String("login", m.logID(id)), slog.Any("token", next.Token))
-	if m.cfg.OnTokenChange != nil {
-		m.cfg.OnTokenChange(ctx, id, old.Clone(), next.Token.Clone())
-	}
+	m.tokenChanged(ctx, id, old, next.Token)
 	return &result{kind: outFresh, rec: &next}
 }
 
@@ -291,9 +289,7 @@ func (m *Manager) clear(ctx context.Context, id string, old *provider.Token) *re
 		return &result{kind: outTransient, err: storeErr("clear login", err)}
 	}
 	m.clearBackoff(id)
-	if m.cfg.OnTokenChange != nil {
-		m.cfg.OnTokenChange(ctx, id, old.Clone(), nil)
-	}
+	m.tokenChanged(ctx, id, old, nil)
 	return &result{kind: outReauth}
 }
 

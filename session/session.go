@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -128,6 +129,40 @@ type Manager struct {
 	graves    tombstones    // destroyed session keys LoadAndSave must not bring back
 	records   *recordCache  // opened login records by their sealed bytes
 	refreshes chan struct{} // MaxConcurrentRefreshes slots; nil: no cap
+	observers atomic.Pointer[[]TokenObserver]
+}
+
+// TokenObserver is told of every change of a login's token set, exactly
+// once per change: see Config.OnTokenChange, which is the first observer.
+type TokenObserver func(ctx context.Context, loginID string, old, new *provider.Token)
+
+// Observe adds f to the observers of token changes (after
+// Config.OnTokenChange). The middleware uses it to fire its OnRefresh hook
+// once per refresh. Safe for concurrent use; observers cannot be removed.
+func (m *Manager) Observe(f TokenObserver) {
+	for {
+		old := m.observers.Load()
+		var next []TokenObserver
+		if old != nil {
+			next = append(next, (*old)...)
+		}
+		next = append(next, f)
+		if m.observers.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
+// tokenChanged runs Config.OnTokenChange and the observers.
+func (m *Manager) tokenChanged(ctx context.Context, id string, old, new *provider.Token) {
+	if m.cfg.OnTokenChange != nil {
+		m.cfg.OnTokenChange(ctx, id, old.Clone(), new.Clone())
+	}
+	if obs := m.observers.Load(); obs != nil {
+		for _, f := range *obs {
+			f(ctx, id, old.Clone(), new.Clone())
+		}
+	}
 }
 
 // New returns a Manager for cfg. It never panics; an invalid field is an

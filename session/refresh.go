@@ -33,7 +33,9 @@ import (
 // detached from the callers (bounded by RefreshTimeout); each caller waits
 // at most until its own ctx ends. After a transient failure the login backs
 // off (BackoffMin doubling to BackoffMax, with jitter, or the upstream's
-// Retry-After) before the upstream is asked again. A store failure while
+// Retry-After) before the upstream is asked again, and the provider's
+// circuit breaker (Config.BreakerThreshold) refuses refreshes without
+// asking it while open (an error matching [ErrCircuitOpen]). A store failure while
 // the token has expired gives an error matching [ErrStoreUnavailable].
 // When p is not the login's provider the result is [ErrNotLoggedIn].
 func (m *Manager) Token(ctx context.Context, p provider.Provider) (*provider.Token, error) {
@@ -186,6 +188,9 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 			Err: errors.New("backing off after a failed refresh"),
 		}}
 	}
+	if wait := m.breaker.wait(p.Name()); wait > 0 {
+		return &result{kind: outTransient, rec: rec, err: circuitOpenError(p, wait)}
+	}
 
 	unlock, err := m.locker.Lock(ctx, lockKey(id))
 	if err != nil {
@@ -219,6 +224,11 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 		err = &provider.Error{Provider: p.Name(), Op: "refresh", Kind: provider.ErrBadResponse, Err: errors.New("no access token")}
 	}
 	if err != nil {
+		if errors.Is(err, ErrCircuitOpen) {
+			// Refused without asking the upstream (half-open, another
+			// call is the trial): not this login's failure.
+			return &result{kind: outTransient, rec: rec, err: err}
+		}
 		if errors.Is(err, provider.ErrInvalidGrant) || errors.Is(err, provider.ErrNoRefreshToken) {
 			// The refresh token we used is dead. If the store's has
 			// moved on (a refresh we did not see, a lock lease lost),
@@ -268,8 +278,10 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 }
 
 // refreshCapped calls p.Refresh within the MaxConcurrentRefreshes cap,
-// waiting for a slot at most until ctx ends (a transient failure).
-func (m *Manager) refreshCapped(ctx context.Context, p provider.Provider, old *provider.Token) (*provider.Token, error) {
+// waiting for a slot at most until ctx ends (a transient failure), and
+// through the provider's circuit breaker: while it is open the answer is
+// an error matching ErrCircuitOpen and p is not called.
+func (m *Manager) refreshCapped(ctx context.Context, p provider.Provider, old *provider.Token) (tok *provider.Token, err error) {
 	if m.refreshes != nil {
 		select {
 		case m.refreshes <- struct{}{}:
@@ -279,7 +291,16 @@ func (m *Manager) refreshCapped(ctx context.Context, p provider.Provider, old *p
 				Err: fmt.Errorf("waiting for a refresh slot: %w", ctx.Err())}
 		}
 	}
-	return p.Refresh(ctx, old)
+	name := p.Name()
+	trial, wait := m.breaker.acquire(name)
+	if wait > 0 {
+		return nil, circuitOpenError(p, wait)
+	}
+	res := breakerAbandoned // p.Refresh panicked
+	defer func() { m.breaker.done(name, trial, res) }()
+	tok, err = p.Refresh(ctx, old)
+	res = classify(err)
+	return tok, err
 }
 
 // clear deletes the login's record (its tokens) after the refresh token

@@ -100,6 +100,24 @@ type Config struct {
 	// flood the provider: the others queue (their wait counts against
 	// RefreshTimeout). Default 64. Negative: no cap.
 	MaxConcurrentRefreshes int
+	// BreakerThreshold is the number of consecutive transient refresh
+	// failures (provider.ErrUnavailable: 5xx, refused connections,
+	// timeouts) for one provider, across all its logins on this Manager,
+	// that open the provider's circuit breaker. While it is open, refreshes
+	// of that provider fail fast without calling the upstream, as a
+	// transient failure (an error matching provider.ErrUnavailable and
+	// [ErrCircuitOpen], with a Retry-After): tokens still valid are
+	// served, expired ones get 503. After BreakerOpen one trial refresh
+	// goes upstream (the others keep failing fast): its success closes the
+	// circuit, its failure opens it again. Any successful refresh closes it
+	// and resets the count; invalid_grant and other non-transient answers
+	// mean the provider is up and count as such. The breaker is
+	// in-process: each instance keeps its own. Default 5. Negative:
+	// no breaker.
+	BreakerThreshold int
+	// BreakerOpen is how long an open circuit breaker stays open before
+	// its half-open trial. Default 30s.
+	BreakerOpen time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// OnTokenChange is called after a login's token set changed in the
@@ -129,6 +147,7 @@ type Manager struct {
 	graves    tombstones    // destroyed session keys LoadAndSave must not bring back
 	records   *recordCache  // opened login records by their sealed bytes
 	refreshes chan struct{} // MaxConcurrentRefreshes slots; nil: no cap
+	breaker   *breaker      // per-provider circuit breaker (refresh path only)
 	observers atomic.Pointer[[]TokenObserver]
 }
 
@@ -169,7 +188,7 @@ func (m *Manager) tokenChanged(ctx context.Context, id string, old, new *provide
 // error.
 func New(cfg Config) (*Manager, error) {
 	switch {
-	case cfg.Leeway < 0, cfg.AttemptTTL < 0, cfg.RefreshTimeout < 0, cfg.BackoffMin < 0, cfg.BackoffMax < 0:
+	case cfg.Leeway < 0, cfg.AttemptTTL < 0, cfg.RefreshTimeout < 0, cfg.BackoffMin < 0, cfg.BackoffMax < 0, cfg.BreakerOpen < 0:
 		return nil, errors.New("session: negative duration in Config")
 	case cfg.MaxAttempts < 0 || cfg.MaxAttempts > maxAttemptsLimit:
 		return nil, fmt.Errorf("session: MaxAttempts must be between 1 and %d", maxAttemptsLimit)
@@ -198,6 +217,12 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.BackoffMax < cfg.BackoffMin {
 		cfg.BackoffMax = cfg.BackoffMin
 	}
+	if cfg.BreakerThreshold == 0 {
+		cfg.BreakerThreshold = 5
+	}
+	if cfg.BreakerOpen == 0 {
+		cfg.BreakerOpen = 30 * time.Second
+	}
 	if cfg.MaxConcurrentRefreshes == 0 {
 		cfg.MaxConcurrentRefreshes = 64
 	}
@@ -212,6 +237,7 @@ func New(cfg Config) (*Manager, error) {
 	if m.log == nil {
 		m.log = slog.Default()
 	}
+	m.breaker = newBreaker(cfg.BreakerThreshold, cfg.BreakerOpen, cfg.BackoffMin, m.now)
 	if m.locker == nil {
 		m.locker = NewLocalLocker()
 	}

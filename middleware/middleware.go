@@ -115,9 +115,11 @@ type Config struct {
 	DevMode bool
 
 	// RevokeTimeout bounds each background upstream revocation attempt at
-	// logout. A provider that is unavailable (503, Retry-After honoured) is
-	// asked again, at most three attempts in all (RFC 7009 §2.2.1); the
-	// local logout never waits for any of it. Default 10s.
+	// logout. A provider that is unavailable (provider.ErrUnavailable: 5xx,
+	// timeout, connection error) is asked again after its Retry-After
+	// (capped at one minute) or one second, at most three attempts in all
+	// (RFC 7009 §2.2.1); Auth.Close cancels pending retries. The local
+	// logout never waits for any of it. Default 10s.
 	RevokeTimeout time.Duration
 
 	// UpstreamTransport is the base transport of the clients returned by
@@ -125,8 +127,15 @@ type Config struct {
 	// (dial, TLS and response-header timeouts).
 	UpstreamTransport http.RoundTripper
 
-	// OnLogin, OnRefresh, OnLogout and OnError are audit hooks, called
-	// synchronously with the request context. Optional.
+	// OnLogin, OnRefresh, OnLogout and OnError are audit hooks. Optional.
+	// OnLogin, OnLogout and most OnError events are called synchronously
+	// with the request context. OnRefresh is called exactly once per real
+	// refresh, synchronously inside the session manager's shared refresh
+	// (see session.Manager.Observe): on a context that keeps the values of
+	// the request that started the refresh but not its cancellation, bounded
+	// by session.Config.RefreshTimeout; it must not block for long. OnError
+	// with Code "revoke_failed" comes from the background revocation after
+	// logout, on a context detached from the logout request.
 	OnLogin, OnRefresh, OnLogout, OnError func(ctx context.Context, e Event)
 
 	// Logger receives structured logs (never tokens, codes, state,
@@ -137,10 +146,13 @@ type Config struct {
 	Now func() time.Time
 }
 
-// RateLimit configures the in-memory limiter of failed password logins.
+// RateLimit configures one of the in-memory limiters: failed password
+// logins (Config.PasswordRateLimit), failed callbacks
+// (Config.CallbackRateLimit) or login starts (Config.LoginRateLimit).
 type RateLimit struct {
 	// Failures allowed per key within Window before requests get 429.
-	// Default 5.
+	// Default: 5 for PasswordRateLimit, 30 for CallbackRateLimit, 60 for
+	// LoginRateLimit (which counts every start, not only failures).
 	Failures int
 	// Window is the fixed counting window. Default one minute.
 	Window time.Duration

@@ -29,7 +29,15 @@
 // request; across instances the [Locker] (session/redislock for Redis)
 // serialises refreshes, and the record is re-read after the lock is taken.
 // invalid_grant ends the login ([ErrReauthRequired]); a transient failure
-// keeps the session, serves the token while it is valid and backs off.
+// keeps the session, serves the token while it is valid and backs off
+// (Config.BackoffMin to Config.BackoffMax). Consecutive transient failures
+// of one provider open its circuit breaker (Config.BreakerThreshold,
+// Config.BreakerOpen): refreshes of that provider then fail fast with
+// [ErrCircuitOpen] until a half-open trial succeeds. At most
+// Config.MaxConcurrentRefreshes upstream refreshes run at once per Manager.
+// Every token change is reported once to Config.OnTokenChange and the
+// observers added with [Manager.Observe]; [Manager.Ping] checks the store for
+// a readiness endpoint.
 //
 // # Limits
 //

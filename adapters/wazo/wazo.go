@@ -312,9 +312,12 @@ func (p *Provider) Identity(ctx context.Context, t *provider.Token) (*provider.I
 
 // Revoke implements provider.Revoker: DELETE {base}/token/{token}, which
 // wazo-auth answers 200 even for an unknown token. With
-// Config.RevokeRefreshToken it first deletes the refresh token (see
-// revokeRefresh), since deleting an access token leaves the refresh token
-// alive and wazo-auth refresh tokens never expire.
+// Config.RevokeRefreshToken it first deletes the refresh token
+// (DELETE {base}/users/me/tokens/{client_id}; when the access token is
+// already refused, it refreshes once to prove the refresh token is still
+// alive and deletes it with the fresh access token), since deleting an access
+// token leaves the refresh token alive and wazo-auth refresh tokens never
+// expire.
 //
 // wazo-auth takes the token to revoke in the URL path; it is dead once the
 // call succeeds, so a copy in an access log is worthless.

@@ -273,7 +273,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return time.Duration(min(s, maxRetryAfter)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), maxRetryAfter*time.Second)
 	}
 	return 0
 }

@@ -228,6 +228,19 @@ func TestClientFailures(t *testing.T) {
 			},
 		},
 		{
+			name: "absurd Retry-After date is capped too",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Retry-After", "Fri, 31 Dec 2100 23:59:59 GMT")
+				w.WriteHeader(503)
+			},
+			kind: provider.ErrUnavailable, calls: 1,
+			check: func(t *testing.T, pe *provider.Error) {
+				if pe.RetryAfter != 7*24*time.Hour {
+					t.Errorf("RetryAfter %v, want the 7-day cap", pe.RetryAfter)
+				}
+			},
+		},
+		{
 			name: "garbage Retry-After ignored, hostile code sanitised",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Retry-After", "soon")

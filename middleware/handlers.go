@@ -179,6 +179,14 @@ func (a *Auth) redirectLogin(w http.ResponseWriter, r *http.Request, p provider.
 		}
 	}
 	if err := a.sessions.PutAttempt(ctx, att); err != nil {
+		if errors.Is(err, session.ErrTooLarge) {
+			// The scopes (configuration or RequireScopes) exceed the
+			// attempt's bounds: a server misconfiguration that no retry
+			// can fix.
+			a.fail(w, r, failure{status: http.StatusInternalServerError, code: "login_request_too_large", provider: name, severe: true,
+				message: "login request too large: too many or too long scopes", err: err})
+			return
+		}
 		a.fail(w, r, storeFailure(name, err))
 		return
 	}

@@ -201,6 +201,7 @@ type failure struct {
 	allow      string // for 405
 	provider   string
 	err        error // logged (safe texts only) and passed to OnError
+	severe     bool  // a server misconfiguration: logged at Error
 }
 
 // fail answers a failure: HTML for browsers, JSON for API clients, with a
@@ -222,6 +223,9 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, f failure) {
 	level := slog.LevelInfo
 	if f.status >= 500 {
 		level = slog.LevelWarn
+	}
+	if f.severe {
+		level = slog.LevelError
 	}
 	a.log.LogAttrs(ctx, level, "gatehouse: request failed", attrs...)
 	a.emit(ctx, Event{Type: EventError, Provider: f.provider, Code: f.code, Status: f.status, Err: f.err})

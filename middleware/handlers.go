@@ -345,6 +345,14 @@ func (a *Auth) finishLogin(w http.ResponseWriter, r *http.Request, p provider.Pr
 	ident.Provider = name
 	login := &session.Login{Provider: name, Identity: ident, Token: tok, LoginAt: a.now()}
 	if err := a.sessions.SaveLogin(ctx, login); err != nil {
+		if errors.Is(err, session.ErrTooLarge) {
+			// The provider's tokens or identity exceed the session's
+			// bounds. The state and code are spent: retrying cannot
+			// help, only a new login.
+			a.fail(w, r, failure{status: http.StatusBadGateway, code: "provider_bad_response", provider: name, retry: a.LoginURL(name, returnTo),
+				message: "The sign-in provider sent a login too large to keep. Please start again.", err: err})
+			return
+		}
 		a.fail(w, r, storeFailure(name, err))
 		return
 	}

@@ -15,7 +15,7 @@ import (
 // 20 KiB access token, over the session's 16 KiB token bound.
 type bigTokenProvider struct{}
 
-func (bigTokenProvider) Name() string                                    { return "big" }
+func (bigTokenProvider) Name() string                                     { return "big" }
 func (bigTokenProvider) SetCredential(r *http.Request, t *provider.Token) {}
 func (bigTokenProvider) Refresh(ctx context.Context, t *provider.Token) (*provider.Token, error) {
 	return nil, provider.ErrNoRefreshToken

@@ -327,7 +327,8 @@ func (a *Auth) implicitPost(w http.ResponseWriter, r *http.Request, p provider.I
 }
 
 // finishLogin fetches the identity, stores the login (SaveLogin renews the
-// session id: session fixation, OWASP Session Management) and answers: a
+// session id: session fixation, OWASP Session Management), rotates the CSRF
+// synchroniser token and answers: a
 // 303 to returnTo for browsers, JSON for API clients.
 func (a *Auth) finishLogin(w http.ResponseWriter, r *http.Request, p provider.Provider, tok *provider.Token, returnTo string, api bool) {
 	ctx := r.Context()
@@ -356,6 +357,9 @@ func (a *Auth) finishLogin(w http.ResponseWriter, r *http.Request, p provider.Pr
 		a.fail(w, r, storeFailure(name, err))
 		return
 	}
+	// A new synchroniser token after the privilege change (OWASP CSRF
+	// Prevention Cheat Sheet): a token seen before the login is void.
+	a.sessions.Sessions().Put(ctx, csrfKey, provider.NewState())
 	a.logInfo(ctx, "gatehouse: login", slog.String("event", "login"), slog.String("provider", name), slog.String("subject", ident.Subject))
 	a.emit(ctx, Event{Type: EventLogin, Provider: name, Subject: ident.Subject})
 	if api {

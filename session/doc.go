@@ -52,4 +52,18 @@
 // cannot get a refreshed token ([ErrNotLoggedIn]) and no bearer JWT resolves
 // to it, but CurrentLogin shows its identity until its access token is due
 // for refresh or the session expires.
+//
+// The same holds for a login that ended while the session lives on: after
+// invalid_grant in Token or ForceRefresh (the login record is deleted and
+// the request drops the login), or after Logout, a request of the same
+// browser that had loaded the session before still holds the login and
+// would save it back. The Manager keeps the IDs of logins ended in this
+// process (bounded, for the session Lifetime, at least ten minutes), and
+// CurrentLogin, Token and ForceRefresh treat such a login as gone (nil,
+// [ErrNotLoggedIn]) and remove it from that request's session, so its save does not
+// bring it back. This set is in-process too: on another instance sharing
+// the store, such a request can still save the login back, and that
+// instance shows it (CurrentLogin, and Token from the session's copy) until
+// its access token is due for refresh; the refresh then finds no record and
+// ends it ([ErrNotLoggedIn]).
 package session

@@ -164,13 +164,20 @@ func (m *Manager) SaveLogin(ctx context.Context, l *Login) error {
 // CurrentLogin reads the session already loaded by LoadAndSave (or
 // LoadByLoginID) and makes no store round trip of its own; its Token may
 // be about to expire (use [Manager.Token] to get a usable one). A ctx
-// without a session gives [ErrNoSession]. The result is a copy.
+// without a session gives [ErrNoSession]. The result is a copy. A login
+// this process has ended (Logout, or invalid_grant in Token/ForceRefresh)
+// since the request loaded its session is not returned, and is removed
+// from the request's session so it is not saved back.
 func (m *Manager) CurrentLogin(ctx context.Context) (*Login, error) {
 	sm, ls := m.sessionLogin(ctx)
 	if sm == nil {
 		return nil, ErrNoSession
 	}
 	if ls == nil {
+		return nil, nil
+	}
+	if m.cleared.buried(ls.ID, m.now()) {
+		sm.Remove(ctx, keyLogin)
 		return nil, nil
 	}
 	return ls.login(), nil
@@ -202,6 +209,9 @@ func (m *Manager) Logout(ctx context.Context) (*Login, error) {
 		if rerr == nil && rec != nil && rec.Token != nil {
 			out.Token = cloneToken(rec.Token)
 		}
+		// Ended in this process from now on, whatever the store says: a
+		// request that loaded the session before sees it gone.
+		m.cleared.bury(ls.ID, m.now())
 		derr := m.storeDelete(lctx, recordKey(ls.ID))
 		if unlock != nil {
 			unlock()

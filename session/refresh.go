@@ -75,13 +75,21 @@ func (m *Manager) token(ctx context.Context, p provider.Provider, force bool, st
 	if ls == nil || ls.Token == nil {
 		return nil, ErrNotLoggedIn
 	}
+	now := m.now()
+	if m.cleared.buried(ls.ID, now) {
+		// Ended here (logout, invalid_grant) after this request loaded
+		// its session: drop the stale copy so it is not saved back. As
+		// on an instance that finds no record, ErrNotLoggedIn: the
+		// request that met invalid_grant got ErrReauthRequired.
+		sm.Remove(ctx, keyLogin)
+		return nil, ErrNotLoggedIn
+	}
 	if p == nil {
 		return nil, errors.New("session: nil provider")
 	}
 	if p.Name() != ls.Provider {
 		return nil, fmt.Errorf("%w with provider %q", ErrNotLoggedIn, p.Name())
 	}
-	now := m.now()
 	if !force && !m.needsRefresh(ls.ID, ls.Token, now) {
 		return cloneToken(ls.Token), nil
 	}
@@ -304,8 +312,11 @@ func (m *Manager) refreshCapped(ctx context.Context, p provider.Provider, old *p
 }
 
 // clear deletes the login's record (its tokens) after the refresh token
-// died: the login is over.
+// died: the login is over. The ID goes into m.cleared first, so a request
+// of this process that loaded the session before (and would save the login
+// back) treats it as ended too.
 func (m *Manager) clear(ctx context.Context, id string, old *provider.Token) *result {
+	m.cleared.bury(id, m.now())
 	if err := m.storeDelete(ctx, recordKey(id)); err != nil {
 		return &result{kind: outTransient, err: storeErr("clear login", err)}
 	}

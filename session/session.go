@@ -145,6 +145,7 @@ type Manager struct {
 	backoffMu sync.Mutex
 	backoff   map[string]backoffState
 	graves    tombstones    // destroyed session keys LoadAndSave must not bring back
+	cleared   tombstones    // login IDs ended here (logout, invalid_grant): stale copies must not serve
 	records   *recordCache  // opened login records by their sealed bytes
 	refreshes chan struct{} // MaxConcurrentRefreshes slots; nil: no cap
 	breaker   *breaker      // per-provider circuit breaker (refresh path only)
@@ -275,6 +276,9 @@ func New(cfg Config) (*Manager, error) {
 		return nil, errors.New("session: SessionManager.Store is nil")
 	}
 	m.sm = sm
+	// A session map loaded before its login ended here can be saved back
+	// and live at most sm.Lifetime from then.
+	m.cleared.ttl = max(sm.Lifetime, tombstoneTTL)
 	b := scs.New()
 	b.Store, b.Codec, b.Lifetime, b.IdleTimeout = sm.Store, sm.Codec, sm.Lifetime, sm.IdleTimeout
 	b.HashTokenInStore, b.Cookie = sm.HashTokenInStore, sm.Cookie

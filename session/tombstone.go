@@ -26,6 +26,10 @@ import (
 // another instance at the moment of logout can still write the map back;
 // its login then has no record, so it gets no refreshed token and no bearer
 // JWT resolves to it (see the package documentation, Limits).
+//
+// The same type keeps the IDs of logins ended in this process
+// (Manager.cleared: Logout and invalid_grant), for the session Lifetime: CurrentLogin and Token check it so that a request that loaded
+// the session earlier neither uses nor saves back such a login.
 const (
 	// tombstoneTTL is how long a destroyed session key stays buried: longer
 	// than any request that loaded it before the logout is expected to run.
@@ -34,22 +38,34 @@ const (
 	maxTombstones = 100_000
 )
 
+// tombstones is a bounded in-process set of keys, each kept for ttl
+// (tombstoneTTL when zero) after its burial. A lookup takes a read lock and
+// allocates nothing; expired entries are dropped when the set is full.
 type tombstones struct {
-	mu   sync.Mutex
-	keys map[string]time.Time // store key → burial time
+	ttl  time.Duration
+	mu   sync.RWMutex
+	keys map[string]time.Time // key → burial time
+}
+
+func (ts *tombstones) lifetime() time.Duration {
+	if ts.ttl > 0 {
+		return ts.ttl
+	}
+	return tombstoneTTL
 }
 
 func (ts *tombstones) bury(key string, now time.Time) {
+	ttl := ts.lifetime()
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.keys == nil {
 		ts.keys = map[string]time.Time{}
 	}
-	if len(ts.keys) >= maxTombstones {
+	if _, ok := ts.keys[key]; !ok && len(ts.keys) >= maxTombstones {
 		var oldestKey string
 		var oldest time.Time
 		for k, at := range ts.keys {
-			if now.Sub(at) > tombstoneTTL {
+			if now.Sub(at) > ttl {
 				delete(ts.keys, k)
 			} else if oldestKey == "" || at.Before(oldest) {
 				oldestKey, oldest = k, at
@@ -63,17 +79,10 @@ func (ts *tombstones) bury(key string, now time.Time) {
 }
 
 func (ts *tombstones) buried(key string, now time.Time) bool {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
+	ts.mu.RLock()
 	at, ok := ts.keys[key]
-	if !ok {
-		return false
-	}
-	if now.Sub(at) > tombstoneTTL {
-		delete(ts.keys, key)
-		return false
-	}
-	return true
+	ts.mu.RUnlock()
+	return ok && now.Sub(at) <= ts.lifetime()
 }
 
 // buryCurrent buries the store key of ctx's session in sm (before sm

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"slices"
@@ -509,13 +510,25 @@ func (a *Auth) passwordForm(w http.ResponseWriter, r *http.Request, p provider.P
 	a.renderHTML(w, r, status, "chooser", page{Title: "Sign in with " + name, Providers: []providerEntry{e}, Error: errText})
 }
 
-// parseForm reads a bounded urlencoded body; false means a response was
-// written.
+// parseForm reads a bounded urlencoded or multipart/form-data body into
+// r.PostForm (browsers send multipart for forms with
+// enctype="multipart/form-data"); false means a response was written.
+// Multipart file parts are read (within MaxBodyBytes) but never used, and
+// any temporary files are removed before parseForm returns.
 func (a *Auth) parseForm(w http.ResponseWriter, r *http.Request, name string) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	if err := r.ParseForm(); err != nil {
+	var err error
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		err = r.ParseMultipartForm(MaxBodyBytes)
+		if r.MultipartForm != nil {
+			_ = r.MultipartForm.RemoveAll()
+		}
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if errors.As(err, &mbe) || errors.Is(err, multipart.ErrMessageTooLarge) {
 			a.fail(w, r, tooLarge(name))
 			return false
 		}

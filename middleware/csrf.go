@@ -61,17 +61,33 @@ func hashKey(prefix, v string) string {
 
 // limiter counts failures per key in fixed windows. It is in-memory and
 // per-process; memory is bounded by maxLimiterKeys.
+//
+// Buckets are also kept in a FIFO in creation order, which is expiry order
+// (every bucket lives one window). Creating a bucket first drops expired
+// buckets from the front of the FIFO and, when the table is still full,
+// evicts the oldest bucket, the one closest to its end: each bucket is
+// queued and dequeued once, so a new key costs O(1) amortised however full
+// the table is, and the most recent clients keep their counts.
 type limiter struct {
 	max    int
 	window time.Duration
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
+	order   []queued // creation order; order[head:] is live
+	head    int
+	visited int // FIFO entries examined, for tests
 }
 
 type bucket struct {
 	count int
 	start time.Time
+}
+
+// queued is a FIFO entry; it is stale when buckets[key] is no longer b.
+type queued struct {
+	key string
+	b   *bucket
 }
 
 const maxLimiterKeys = 1 << 16
@@ -110,26 +126,50 @@ func (l *limiter) fail(now time.Time, keys ...string) {
 	for _, k := range keys {
 		b := l.buckets[k]
 		if b == nil || !now.Before(b.start.Add(l.window)) {
-			if len(l.buckets) >= maxLimiterKeys {
-				l.sweep(now)
-			}
+			l.makeRoom(now)
 			b = &bucket{start: now}
 			l.buckets[k] = b
+			l.order = append(l.order, queued{key: k, b: b})
 		}
 		b.count++
 	}
 }
 
-func (l *limiter) sweep(now time.Time) {
-	for k, b := range l.buckets {
-		if !now.Before(b.start.Add(l.window)) {
-			delete(l.buckets, k)
-		}
-	}
-	for k := range l.buckets { // still full: drop arbitrary entries
-		if len(l.buckets) < maxLimiterKeys {
+// makeRoom drops stale and expired entries from the front of the FIFO,
+// then evicts the oldest live buckets while the table is full.
+func (l *limiter) makeRoom(now time.Time) {
+	for l.head < len(l.order) {
+		q := l.order[l.head]
+		l.visited++
+		live := l.buckets[q.key] == q.b
+		if live && now.Before(q.b.start.Add(l.window)) && len(l.buckets) < maxLimiterKeys {
 			break
 		}
-		delete(l.buckets, k)
+		if live {
+			delete(l.buckets, q.key)
+		}
+		l.order[l.head] = queued{}
+		l.head++
+	}
+	// Entries left stale out of order (a clock that stepped back) could
+	// pile up behind a live front: rebuild from the live ones, at most
+	// once per maxLimiterKeys insertions.
+	if len(l.order)-l.head > 2*maxLimiterKeys {
+		live := l.order[:0]
+		for _, q := range l.order[l.head:] {
+			l.visited++
+			if l.buckets[q.key] == q.b {
+				live = append(live, q)
+			}
+		}
+		clear(l.order[len(live):])
+		l.order, l.head = live, 0
+	}
+	// Reclaim the dequeued prefix once it is at least half the slice:
+	// the copy is paid for by the dequeues, so O(1) amortised.
+	if l.head > 0 && l.head >= len(l.order)/2 {
+		n := copy(l.order, l.order[l.head:])
+		clear(l.order[n:])
+		l.order, l.head = l.order[:n], 0
 	}
 }

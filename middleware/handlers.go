@@ -119,12 +119,14 @@ func (a *Auth) route(w http.ResponseWriter, r *http.Request) {
 }
 
 // limitKeys are the rate-limit keys of a login start or callback: the
-// client IP and, when the request carries one, the session (hashed, so the
-// limiter holds no session token).
+// client IP and, when the request carries a session this server issued
+// (one the store found), that session (hashed, so the limiter holds no
+// session token). A cookie value the store does not know adds no key, so
+// clients cannot mint limiter entries by rotating made-up cookies.
 func (a *Auth) limitKeys(r *http.Request) []string {
 	keys := []string{"ip:" + a.cfg.ClientIP(r)}
-	if c, err := r.Cookie(a.sessions.Sessions().Cookie.Name); err == nil && c.Value != "" {
-		keys = append(keys, hashKey("session:", c.Value))
+	if tok := a.sessions.Sessions().Token(r.Context()); tok != "" {
+		keys = append(keys, hashKey("session:", tok))
 	}
 	return keys
 }

@@ -149,6 +149,9 @@ type Config struct {
 // RateLimit configures one of the in-memory limiters: failed password
 // logins (Config.PasswordRateLimit), failed callbacks
 // (Config.CallbackRateLimit) or login starts (Config.LoginRateLimit).
+// Limiters are in-memory and per process, hold at most 65,536 keys each
+// (the oldest window is evicted first) and key "per session" only on a
+// session the store knows, never on a cookie value the client made up.
 type RateLimit struct {
 	// Failures allowed per key within Window before requests get 429.
 	// Default: 5 for PasswordRateLimit, 30 for CallbackRateLimit, 60 for

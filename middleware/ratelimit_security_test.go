@@ -85,3 +85,42 @@ func TestSecurityJunkCallbacks(t *testing.T) {
 	wantStatus(t, app.login(legit, "/"), http.StatusSeeOther)
 	wantStatus(t, legit.get("/private"), http.StatusOK)
 }
+
+// TestSecurityLimiterIgnoresUnknownCookies: a session cookie the store does
+// not know (made up by the client) adds no per-session limiter key to login
+// starts or callbacks, so rotating cookies cannot fill the limiter; the
+// per-IP key still applies, and a session the server issued is still
+// limited across IPs.
+func TestSecurityLimiterIgnoresUnknownCookies(t *testing.T) {
+	app := newSecApp(t, func(c *middleware.Config) { c.LoginRateLimit = middleware.RateLimit{Failures: 3} })
+	for i := 0; i < 20; i++ {
+		b := app.browser()
+		b.ip = fmt.Sprintf("198.51.100.%d", i+1)
+		b.setCookie(fmt.Sprintf("made-up-session-%04d", i))
+		wantStatus(t, b.get("/auth/alpha/login"), http.StatusFound)
+		b.setCookie(fmt.Sprintf("made-up-session-x%04d", i))
+		wantStatus(t, b.get("/auth/alpha/callback?code=x&state=y"), http.StatusBadRequest)
+	}
+	if login, cb := middleware.LimiterKeys(app.auth); login != 20 || cb != 20 {
+		t.Fatalf("limiter keys login=%d callback=%d, want 20 each (one per IP, none per made-up cookie)", login, cb)
+	}
+
+	b := app.browser()
+	b.ip = "203.0.113.1"
+	b.setCookie("made-up")
+	for i := 0; i < 3; i++ {
+		wantStatus(t, b.get("/auth/alpha/login"), http.StatusFound)
+	}
+	b.setCookie("made-up-again")
+	wantStatus(t, b.get("/auth/alpha/login"), http.StatusTooManyRequests) // per IP
+
+	s := app.browser()
+	s.ip = "203.0.113.50"
+	wantStatus(t, s.get("/auth/alpha/login"), http.StatusFound) // issues the session (no session key yet)
+	for i := 51; i <= 53; i++ {
+		s.ip = fmt.Sprintf("203.0.113.%d", i)
+		wantStatus(t, s.get("/auth/alpha/login"), http.StatusFound)
+	}
+	s.ip = "203.0.113.54"
+	wantStatus(t, s.get("/auth/alpha/login"), http.StatusTooManyRequests) // per issued session, across IPs
+}

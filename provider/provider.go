@@ -99,3 +99,24 @@ func RefreshedToken(old, fresh *Token) *Token {
 	}
 	return fresh
 }
+
+// APIHoster is implemented by providers that know which hosts serve their
+// API. APIHosts returns the hosts (host or host:port, as in URL.Host) that
+// may receive the user's credential: the middleware's upstream client
+// (middleware.Auth.Client) refuses to send the credential anywhere else.
+// Hosts are compared exactly, ignoring case; a port is significant and
+// there is no subdomain or suffix matching. An empty result declares no
+// hosts.
+type APIHoster interface {
+	APIHosts() []string
+}
+
+// HostOf returns the URL.Host of rawURL, or "" when rawURL does not parse
+// or has no host. Adapters use it to build their APIHosts.
+func HostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}

@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,6 +74,11 @@ type Config struct {
 	// UserInfoURL returns the user's claims as a JSON object, read with the
 	// access token. Required unless Identity is set.
 	UserInfoURL string
+	// APIHosts are extra hosts (host or host:port, as in URL.Host) of the
+	// upstream's API, beyond the UserInfoURL host, that may receive the
+	// user's credential through middleware.Auth.Client (see
+	// provider.APIHoster). Optional.
+	APIHosts []string
 	// MapClaims turns userinfo claims into an Identity. Optional; default
 	// StandardClaims (OIDC names, with "id" and "login" fallbacks).
 	MapClaims func(claims map[string]any) (*provider.Identity, error)
@@ -104,6 +110,7 @@ type Adapter struct {
 var (
 	_ provider.RedirectProvider = (*Adapter)(nil)
 	_ provider.Revoker          = (*Adapter)(nil)
+	_ provider.APIHoster        = (*Adapter)(nil)
 	_ provider.ImplicitProvider = (*ImplicitAdapter)(nil)
 )
 
@@ -138,6 +145,12 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.UserInfoURL == "" && cfg.Identity == nil {
 		return nil, fmt.Errorf("%w: UserInfoURL or Identity is required", ErrConfig)
 	}
+	for _, h := range cfg.APIHosts {
+		if h == "" || strings.ContainsAny(h, "/\\@?#% \t\r\n") {
+			return nil, fmt.Errorf("%w: APIHosts entry %q must be a bare host or host:port", ErrConfig, h)
+		}
+	}
+	cfg.APIHosts = slices.Clone(cfg.APIHosts)
 	if cfg.RefreshURL == "" {
 		cfg.RefreshURL = cfg.TokenURL
 	}
@@ -198,6 +211,16 @@ func (a *Adapter) Name() string { return a.cfg.Name }
 
 // Config returns a copy of the adapter's configuration.
 func (a *Adapter) Config() Config { return a.cfg }
+
+// APIHosts implements provider.APIHoster: the host of UserInfoURL (when
+// set) followed by Config.APIHosts.
+func (a *Adapter) APIHosts() []string {
+	var hosts []string
+	if h := provider.HostOf(a.cfg.UserInfoURL); h != "" {
+		hosts = append(hosts, h)
+	}
+	return append(hosts, a.cfg.APIHosts...)
+}
 
 // Client returns the provider.Client the adapter uses for its calls, for
 // adapters built on top of this one.

@@ -149,7 +149,10 @@ type Adapter struct {
 	scopes []string
 }
 
-var _ provider.RedirectProvider = (*Adapter)(nil)
+var (
+	_ provider.RedirectProvider = (*Adapter)(nil)
+	_ provider.APIHoster        = (*Adapter)(nil)
+)
 
 // New checks cfg, fills its defaults and returns an Adapter. Configuration
 // errors wrap oauth2.ErrConfig.
@@ -233,6 +236,12 @@ func baseURL(field, raw, def string) (string, error) {
 	}
 	return strings.TrimRight(raw, "/"), nil
 }
+
+// APIHosts implements provider.APIHoster: the host of APIBaseURL (token,
+// refresh and GraphQL), the only host middleware.Auth.Client sends the
+// user's credential to. It overrides the embedded oauth2.Adapter's, which
+// knows no userinfo URL here.
+func (a *Adapter) APIHosts() []string { return []string{provider.HostOf(a.gqlURL)} }
 
 // Scopes returns a copy of the scopes the adapter requests.
 func (a *Adapter) Scopes() []string { return slices.Clone(a.scopes) }

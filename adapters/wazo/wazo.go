@@ -127,6 +127,7 @@ type Provider struct {
 var (
 	_ provider.PasswordProvider = (*Provider)(nil)
 	_ provider.Revoker          = (*Provider)(nil)
+	_ provider.APIHoster        = (*Provider)(nil)
 )
 
 // ErrConfig is wrapped by every configuration error New returns.
@@ -179,6 +180,10 @@ func New(cfg Config) (*Provider, error) {
 
 // Name implements provider.Provider.
 func (p *Provider) Name() string { return p.cfg.Name }
+
+// APIHosts implements provider.APIHoster: the host of BaseURL, the only
+// host middleware.Auth.Client sends the user's X-Auth-Token to.
+func (p *Provider) APIHosts() []string { return []string{provider.HostOf(p.base)} }
 
 // Config returns a copy of the provider's configuration, defaults filled.
 func (p *Provider) Config() Config { return p.cfg }

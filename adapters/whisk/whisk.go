@@ -139,6 +139,8 @@ type ImplicitAdapter struct {
 var (
 	_ provider.RedirectProvider = (*Adapter)(nil)
 	_ provider.ImplicitProvider = (*ImplicitAdapter)(nil)
+	_ provider.APIHoster        = (*Adapter)(nil)
+	_ provider.APIHoster        = (*ImplicitAdapter)(nil)
 )
 
 // ErrConfig is wrapped by every configuration error New returns.
@@ -227,6 +229,10 @@ func (cfg Config) oauth2Config() (oauth2.Config, error) {
 		Logger:        cfg.Logger,
 	}, nil
 }
+
+// APIHosts implements provider.APIHoster: the host of APIBaseURL, the only
+// host middleware.Auth.Client sends the user's credential to.
+func (a *Adapter) APIHosts() []string { return []string{provider.HostOf(a.api)} }
 
 // NormalizeScopes splits every entry of scopes on spaces and commas (Whisk
 // accepts both), drops empty and repeated scopes, and appends offline_access

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/provider"
@@ -25,6 +26,14 @@ import (
 //     retries once, for requests whose body can be replayed (GetBody set,
 //     or no body).
 //
+// The credential goes only to the provider's API hosts: the hosts of
+// provider.APIHoster plus Config.UpstreamHosts[provider name], compared
+// exactly (case-insensitive host name, significant port). A request to any
+// other host, say a pagination or avatar URL the upstream supplied, and a
+// plain-http request to a non-loopback host fail with an error matching
+// ErrUpstreamHost before anything is sent. A provider that declares no
+// hosts keeps an unrestricted client (New logs a warning).
+//
 // Redirects are not followed: the credential must not travel to another
 // host. The error matches ErrNotLoggedIn when ctx carries no login.
 func (a *Auth) Client(ctx context.Context) (*http.Client, error) {
@@ -40,7 +49,7 @@ func (a *Auth) Client(ctx context.Context) (*http.Client, error) {
 		return nil, ErrNotLoggedIn
 	}
 	return &http.Client{
-		Transport:     &transport{a: a, ctx: ctx, p: p, base: a.transport},
+		Transport:     &transport{a: a, ctx: ctx, p: p, hosts: a.apiHosts[login.Provider], base: a.transport},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       30 * time.Second,
 	}, nil
@@ -48,13 +57,40 @@ func (a *Auth) Client(ctx context.Context) (*http.Client, error) {
 
 // transport is the credential-setting RoundTripper of Client.
 type transport struct {
-	a    *Auth
-	ctx  context.Context // carries the session
-	p    provider.Provider
-	base http.RoundTripper
+	a     *Auth
+	ctx   context.Context // carries the session
+	p     provider.Provider
+	hosts map[string]bool // allowed hosts, lower case; nil: unrestricted
+	base  http.RoundTripper
+}
+
+// allowed checks req's URL against the provider's API hosts. The error
+// names the host, never the credential.
+func (t *transport) allowed(req *http.Request) error {
+	u := req.URL
+	if u == nil || u.Host == "" {
+		return fmt.Errorf("%w: request has no host", ErrUpstreamHost)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return fmt.Errorf("%w: plain http to %q (https required off loopback)", ErrUpstreamHost, u.Host)
+		}
+	default:
+		return fmt.Errorf("%w: scheme %q to %q", ErrUpstreamHost, u.Scheme, u.Host)
+	}
+	if t.hosts != nil && !t.hosts[strings.ToLower(u.Host)] {
+		return fmt.Errorf("%w: %q is not an API host of provider %q", ErrUpstreamHost, u.Host, t.p.Name())
+	}
+	return nil
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.allowed(req); err != nil {
+		closeBody(req)
+		return nil, err
+	}
 	tok, err := t.a.sessions.Token(t.ctx, t.p)
 	if err != nil {
 		closeBody(req)

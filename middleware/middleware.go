@@ -30,6 +30,13 @@ const (
 // ErrConfig is wrapped by every error [New] returns for a bad Config.
 var ErrConfig = errors.New("middleware: invalid config")
 
+// ErrUpstreamHost is wrapped by the error a client returned by
+// [Auth.Client] gives for a request it refuses to send: to a host that is
+// not one of the provider's API hosts (provider.APIHoster,
+// Config.UpstreamHosts), or over plain http to a non-loopback host.
+// Nothing is sent.
+var ErrUpstreamHost = errors.New("middleware: upstream host not allowed")
+
 // ErrNotLoggedIn is returned by [Auth.Client] when the context carries no
 // login. It matches session.ErrNotLoggedIn too.
 var ErrNotLoggedIn = fmt.Errorf("middleware: %w", session.ErrNotLoggedIn)
@@ -127,6 +134,16 @@ type Config struct {
 	// (dial, TLS and response-header timeouts).
 	UpstreamTransport http.RoundTripper
 
+	// UpstreamHosts adds, by provider name, hosts (host or host:port, as in
+	// URL.Host) that the clients returned by [Auth.Client] may send the
+	// user's credential to, beyond the provider's own API hosts
+	// (provider.APIHoster). A request to any other host is refused before
+	// anything is sent. Hosts are compared exactly, ignoring case; the
+	// port is significant and there is no subdomain or suffix matching.
+	// A provider with neither API hosts nor an entry here keeps an
+	// unrestricted client (New logs a warning). Default: none.
+	UpstreamHosts map[string][]string
+
 	// OnLogin, OnRefresh, OnLogout and OnError are audit hooks. Optional.
 	// OnLogin, OnLogout and most OnError events are called synchronously
 	// with the request context. OnRefresh is called exactly once per real
@@ -208,6 +225,7 @@ type Auth struct {
 	cbLimiter    *limiter
 	loginLimiter *limiter
 	transport    http.RoundTripper
+	apiHosts     map[string]map[string]bool // provider → allowed credential hosts (lower case); nil: unrestricted
 
 	scopeMu   sync.RWMutex
 	scopeSets map[string][]string // RequireScopes id → extra scopes
@@ -353,6 +371,9 @@ func New(cfg Config) (*Auth, error) {
 		return nil, fmt.Errorf("%w: DefaultReturnTo %q is not a valid return path", ErrConfig, cfg.DefaultReturnTo)
 	}
 
+	if err := a.initAPIHosts(cfg.UpstreamHosts); err != nil {
+		return nil, err
+	}
 	a.transport = cfg.UpstreamTransport
 	if a.transport == nil {
 		a.transport = provider.NewHTTPClient().Transport
@@ -366,6 +387,13 @@ func New(cfg Config) (*Auth, error) {
 	}
 	a.cfg.Implicit = slices.Clone(cfg.Implicit)
 	a.cfg.AllowedReturnHosts = slices.Clone(cfg.AllowedReturnHosts)
+	if cfg.UpstreamHosts != nil {
+		cp := make(map[string][]string, len(cfg.UpstreamHosts))
+		for k, v := range cfg.UpstreamHosts {
+			cp[k] = slices.Clone(v)
+		}
+		a.cfg.UpstreamHosts = cp
+	}
 	a.cfg.Providers = slices.Clone(cfg.Providers)
 	// OnRefresh fires once per real refresh (the session package reports
 	// each token change once, from inside the shared refresh), not once per
@@ -385,6 +413,39 @@ func New(cfg Config) (*Auth, error) {
 		a.emit(ctx, Event{Type: EventRefresh, Provider: l.Provider, Subject: l.Identity.Subject})
 	})
 	return a, nil
+}
+
+// initAPIHosts builds the per-provider set of hosts Client may send the
+// user's credential to: the provider's APIHosts plus extra[name].
+func (a *Auth) initAPIHosts(extra map[string][]string) error {
+	for name := range extra {
+		if _, ok := a.providers[name]; !ok {
+			return fmt.Errorf("%w: UpstreamHosts names unknown provider %q", ErrConfig, name)
+		}
+	}
+	a.apiHosts = map[string]map[string]bool{}
+	for _, name := range a.order {
+		var hosts []string
+		if h, ok := a.providers[name].(provider.APIHoster); ok {
+			hosts = append(hosts, h.APIHosts()...)
+		}
+		hosts = append(hosts, extra[name]...)
+		if len(hosts) == 0 {
+			a.log.LogAttrs(context.Background(), slog.LevelWarn,
+				"gatehouse: provider "+name+" declares no API hosts: Client(ctx) will send the user's credential to any host",
+				attrProvider(name))
+			continue
+		}
+		set := map[string]bool{}
+		for _, h := range hosts {
+			if h == "" || strings.ContainsAny(h, "/\\@?#% \t\r\n") {
+				return fmt.Errorf("%w: API host %q of provider %q must be a bare host or host:port", ErrConfig, h, name)
+			}
+			set[strings.ToLower(h)] = true
+		}
+		a.apiHosts[name] = set
+	}
+	return nil
 }
 
 // Sessions returns the session manager Auth uses.

@@ -58,3 +58,30 @@ func (s *Server) Close() error {
 	})
 	return s.err
 }
+
+// Closer is an app that must be closed after its server stops.
+type Closer interface {
+	http.Handler
+	Close() error
+}
+
+// Start listens on addr, builds the app with build (given the public URL:
+// publicURL, or the listener's http URL when empty) and serves it in the
+// background. Close on the returned Server stops serving, then closes the
+// app. The examples' Start functions are this with their own New.
+func Start[A Closer](addr, publicURL string, logger *slog.Logger, build func(publicURL string) (A, error)) (*Server, A, error) {
+	var zero A
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, zero, err
+	}
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	a, err := build(publicURL)
+	if err != nil {
+		ln.Close()
+		return nil, zero, err
+	}
+	return Serve(ln, a, logger, a.Close), a, nil
+}

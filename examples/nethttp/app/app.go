@@ -16,10 +16,8 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/examples/internal/upstreams"
 	"github.com/gatehouse-auth/gatehouse/middleware"
@@ -57,36 +55,10 @@ func New(cfg Config) (*App, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	public := strings.TrimRight(cfg.PublicURL, "/")
-	sessions, dev, err := upstreams.Sessions(public, 0, cfg.Logger)
+	// The Gatehouse setup (sessions, provider, JWT, middleware.New) is
+	// in upstreams.NewAuth, shared with the other example.
+	auth, set, err := upstreams.NewAuth(cfg.Getenv, cfg.PublicURL, cfg.Logger)
 	if err != nil {
-		return nil, err
-	}
-	set, err := upstreams.FromEnv(cfg.Getenv, upstreams.Options{PublicURL: public, Logger: cfg.Logger})
-	if err != nil {
-		_ = sessions.Close()
-		return nil, err
-	}
-	jwt, err := upstreams.JWT(public)
-	if err != nil {
-		set.Close()
-		_ = sessions.Close()
-		return nil, err
-	}
-
-	// The part every net/http app has: one Auth, its routes, Require.
-	auth, err := middleware.New(middleware.Config{
-		Providers: set.Providers(),
-		Implicit:  set.Implicit(),
-		Sessions:  sessions,
-		PublicURL: public,
-		JWT:       jwt,
-		DevMode:   dev,
-		Logger:    cfg.Logger,
-	})
-	if err != nil {
-		set.Close()
-		_ = sessions.Close()
 		return nil, err
 	}
 	a := &App{Auth: auth, Upstreams: set}
@@ -152,19 +124,13 @@ type Server struct {
 // background. An empty cfg.PublicURL becomes the listener's http URL (use
 // a loopback addr then). Close stops it.
 func Start(addr string, cfg Config) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+	s, a, err := upstreams.Start(addr, cfg.PublicURL, cfg.Logger, func(public string) (*App, error) {
+		cfg.PublicURL = public
+		return New(cfg)
+	})
 	if err != nil {
-		return nil, err
-	}
-	if cfg.PublicURL == "" {
-		cfg.PublicURL = "http://" + ln.Addr().String()
-	}
-	a, err := New(cfg)
-	if err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("nethttp example: %w", err)
 	}
-	s := upstreams.Serve(ln, a, cfg.Logger, a.Close)
 	return &Server{App: a, URL: s.URL, srv: s}, nil
 }
 

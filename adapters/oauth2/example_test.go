@@ -51,3 +51,28 @@ func ExampleNew() {
 	fmt.Println(id.Provider, id.Subject, id.Name, tok.Scopes, fresh.Valid())
 	// Output: generic 42 Ann [openid profile] true
 }
+
+// An adapter declares the hosts that may receive the user's credential
+// (provider.APIHoster): the userinfo host plus Config.APIHosts. The
+// middleware's upstream client (middleware.Auth.Client) refuses to send the
+// credential anywhere else.
+func ExampleAdapter_APIHosts() {
+	a, err := oauth2.New(oauth2.Config{
+		Name:        "example",
+		ClientID:    "client-id",
+		AuthURL:     "https://login.example.com/authorize",
+		TokenURL:    "https://login.example.com/token",
+		RedirectURL: "https://app.example.com/auth/example/callback",
+		UserInfoURL: "https://api.example.com/me",
+		APIHosts:    []string{"uploads.example.com"},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var p provider.Provider = a
+	if h, ok := p.(provider.APIHoster); ok {
+		fmt.Println(h.APIHosts())
+	}
+	// Output: [api.example.com uploads.example.com]
+}

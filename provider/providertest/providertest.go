@@ -335,15 +335,7 @@ func RunRedirect(t *testing.T, h RedirectHarness) {
 	t.Run("Exchange", func(t *testing.T) {
 		e, f := setup(t)
 		tok := exchange(t, e, f)
-		checkToken(t, tok)
-		checkCredential(t, f.Provider, tok)
-		id, err := f.Provider.Identity(e.ctx(), tok)
-		if err != nil {
-			t.Fatalf("Identity: %v", e.err(err))
-		}
-		if id.Subject == "" || id.Provider != f.Provider.Name() {
-			t.Errorf("Identity = %+v: want a subject and Provider %q", id, f.Provider.Name())
-		}
+		checkObtained(t, e, f.Provider, tok)
 	})
 
 	t.Run("WrongVerifier", func(t *testing.T) {
@@ -436,15 +428,7 @@ func RunPassword(t *testing.T, h PasswordHarness) {
 	t.Run("Login", func(t *testing.T) {
 		e, f := setup(t)
 		tok := login(t, e, f)
-		checkToken(t, tok)
-		checkCredential(t, f.Provider, tok)
-		id, err := f.Provider.Identity(e.ctx(), tok)
-		if err != nil {
-			t.Fatalf("Identity: %v", e.err(err))
-		}
-		if id.Subject == "" || id.Provider != f.Provider.Name() {
-			t.Errorf("Identity = %+v: want a subject and Provider %q", id, f.Provider.Name())
-		}
+		checkObtained(t, e, f.Provider, tok)
 	})
 
 	t.Run("WrongPassword", func(t *testing.T) {
@@ -502,6 +486,21 @@ func wantTyped(t *testing.T, err error) {
 	var pe *provider.Error
 	if !errors.As(err, &pe) || pe.Kind == nil {
 		t.Errorf("error %v (%T) is not a *provider.Error with a Kind", err, err)
+	}
+}
+
+// checkObtained checks a token set fresh from an exchange or a login: its
+// shape, the credential it puts on requests, and the identity it names.
+func checkObtained(t *testing.T, e *env, p provider.Provider, tok *provider.Token) {
+	t.Helper()
+	checkToken(t, tok)
+	checkCredential(t, p, tok)
+	id, err := p.Identity(e.ctx(), tok)
+	if err != nil {
+		t.Fatalf("Identity: %v", e.err(err))
+	}
+	if id.Subject == "" || id.Provider != p.Name() {
+		t.Errorf("Identity = %+v: want a subject and Provider %q", id, p.Name())
 	}
 }
 

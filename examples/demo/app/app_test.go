@@ -3,12 +3,9 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapters/oauth2/oauth2test"
 	"github.com/gatehouse-auth/gatehouse/examples/demo/app"
+	"github.com/gatehouse-auth/gatehouse/examples/internal/exampletest"
 )
 
 // syncBuffer is a log sink safe for the server's goroutines.
@@ -52,67 +50,6 @@ func start(t *testing.T, cfg app.Config) (*app.Server, *syncBuffer) {
 	return srv, logs
 }
 
-// browser is a cookie-keeping client that follows redirects, as a browser
-// does through the fakes' auto-approving authorize endpoints.
-func browser(t *testing.T) *http.Client {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &http.Client{Jar: jar, Timeout: 10 * time.Second}
-}
-
-func do(t *testing.T, c *http.Client, req *http.Request) (*http.Response, string) {
-	t.Helper()
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
-}
-
-func get(t *testing.T, c *http.Client, u string, header ...string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	return do(t, c, req)
-}
-
-func postForm(t *testing.T, c *http.Client, u string, form url.Values, header ...string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	return do(t, c, req)
-}
-
-var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-
-func csrfFrom(t *testing.T, page string) string {
-	t.Helper()
-	m := csrfRE.FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("no csrf_token in page:\n%s", page)
-	}
-	return m[1]
-}
-
 type me struct {
 	Provider    string     `json:"provider"`
 	Style       string     `json:"style"`
@@ -126,7 +63,7 @@ type me struct {
 
 func getMe(t *testing.T, c *http.Client, base string, header ...string) (int, me) {
 	t.Helper()
-	resp, body := get(t, c, base+"/api/me", append([]string{"Accept", "application/json"}, header...)...)
+	resp, body := exampletest.Get(t, c, base+"/api/me", append([]string{"Accept", "application/json"}, header...)...)
 	var m me
 	if resp.StatusCode == http.StatusOK {
 		if err := json.Unmarshal([]byte(body), &m); err != nil {
@@ -142,10 +79,10 @@ func login(t *testing.T, srv *app.Server, c *http.Client, name string) string {
 	t.Helper()
 	switch name {
 	case app.Wazo:
-		_, page := get(t, c, srv.URL+"/auth/login")
+		_, page := exampletest.Get(t, c, srv.URL+"/auth/login")
 		cred := srv.WazoUsers[0]
-		resp, body := postForm(t, c, srv.URL+"/auth/wazo/login", url.Values{
-			"csrf_token": {csrfFrom(t, page)}, "username": {cred.Username}, "password": {cred.Password}, "return_to": {"/"}})
+		resp, body := exampletest.PostForm(t, c, srv.URL+"/auth/wazo/login", url.Values{
+			"csrf_token": {exampletest.CSRF(t, page)}, "username": {cred.Username}, "password": {cred.Password}, "return_to": {"/"}})
 		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
 			t.Fatalf("wazo login ended at %s with %d:\n%s", resp.Request.URL, resp.StatusCode, body)
 		}
@@ -155,13 +92,13 @@ func login(t *testing.T, srv *app.Server, c *http.Client, name string) string {
 		// callback page's script reads and posts: do the same by hand.
 		noFollow := *c
 		noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		resp, _ := get(t, &noFollow, srv.URL+"/auth/whisk-implicit/login?return_to=/")
-		resp, _ = get(t, &noFollow, resp.Header.Get("Location"))
+		resp, _ := exampletest.Get(t, &noFollow, srv.URL+"/auth/whisk-implicit/login?return_to=/")
+		resp, _ = exampletest.Get(t, &noFollow, resp.Header.Get("Location"))
 		cb, err := url.Parse(resp.Header.Get("Location"))
 		if err != nil || cb.Fragment == "" {
 			t.Fatalf("implicit authorize answered %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		resp, page := get(t, c, srv.URL+cb.Path)
+		resp, page := exampletest.Get(t, c, srv.URL+cb.Path)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(page, "/auth/whisk-implicit/implicit") {
 			t.Fatalf("implicit callback page: %d\n%s", resp.StatusCode, page)
 		}
@@ -169,20 +106,20 @@ func login(t *testing.T, srv *app.Server, c *http.Client, name string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, body := postForm(t, c, srv.URL+"/auth/whisk-implicit/implicit", frag)
+		resp, body := exampletest.PostForm(t, c, srv.URL+"/auth/whisk-implicit/implicit", frag)
 		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
 			t.Fatalf("implicit login ended at %s with %d:\n%s", resp.Request.URL, resp.StatusCode, body)
 		}
 		return body
 	default:
-		resp, body := get(t, c, srv.URL+"/")
+		resp, body := exampletest.Get(t, c, srv.URL+"/")
 		if resp.Request.URL.Path != "/auth/login" {
 			t.Fatalf("anonymous / ended at %s, want the login page", resp.Request.URL)
 		}
 		if !strings.Contains(body, `href="/auth/`+name+`/login?return_to=%2F"`) {
 			t.Fatalf("login page has no %s entry:\n%s", name, body)
 		}
-		resp, body = get(t, c, srv.URL+"/auth/"+name+"/login?return_to=%2F")
+		resp, body = exampletest.Get(t, c, srv.URL+"/auth/"+name+"/login?return_to=%2F")
 		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
 			t.Fatalf("%s login ended at %s with %d:\n%s", name, resp.Request.URL, resp.StatusCode, body)
 		}
@@ -198,7 +135,7 @@ func TestDemoLoginEveryProvider(t *testing.T) {
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			c := browser(t)
+			c := exampletest.Browser(t)
 			home := login(t, srv, c, name)
 			if !strings.Contains(home, "<strong>"+name+"</strong>") {
 				t.Errorf("home page does not name %s:\n%s", name, home)
@@ -218,7 +155,7 @@ func TestDemoLoginEveryProvider(t *testing.T) {
 			}
 
 			// The upstream API through Auth.Client.
-			resp, body := get(t, c, srv.URL+"/api/upstream", "Accept", "application/json")
+			resp, body := exampletest.Get(t, c, srv.URL+"/api/upstream", "Accept", "application/json")
 			var reply struct {
 				Status int             `json:"status"`
 				Body   json.RawMessage `json:"body"`
@@ -228,12 +165,12 @@ func TestDemoLoginEveryProvider(t *testing.T) {
 			}
 
 			// A JWT for API clients: CSRF-protected, then usable alone.
-			resp, _ = postForm(t, c, srv.URL+"/auth/token", url.Values{}, "Accept", "application/json")
+			resp, _ = exampletest.PostForm(t, c, srv.URL+"/auth/token", url.Values{}, "Accept", "application/json")
 			if resp.StatusCode != http.StatusForbidden {
 				t.Errorf("POST /auth/token without CSRF token = %d, want 403", resp.StatusCode)
 			}
-			csrf := csrfFrom(t, home)
-			resp, body = postForm(t, c, srv.URL+"/auth/token", url.Values{}, "Accept", "application/json", "X-CSRF-Token", csrf)
+			csrf := exampletest.CSRF(t, home)
+			resp, body = exampletest.PostForm(t, c, srv.URL+"/auth/token", url.Values{}, "Accept", "application/json", "X-CSRF-Token", csrf)
 			var tok struct {
 				AccessToken string `json:"access_token"`
 				TokenType   string `json:"token_type"`
@@ -249,11 +186,11 @@ func TestDemoLoginEveryProvider(t *testing.T) {
 			}
 
 			// Logout needs the CSRF token, ends the session and the JWT.
-			resp, _ = postForm(t, c, srv.URL+"/auth/logout", url.Values{"csrf_token": {"wrong"}})
+			resp, _ = exampletest.PostForm(t, c, srv.URL+"/auth/logout", url.Values{"csrf_token": {"wrong"}})
 			if resp.StatusCode != http.StatusForbidden {
 				t.Errorf("logout with a wrong CSRF token = %d, want 403", resp.StatusCode)
 			}
-			resp, body = postForm(t, c, srv.URL+"/auth/logout", url.Values{"csrf_token": {csrf}, "return_to": {"/"}})
+			resp, body = exampletest.PostForm(t, c, srv.URL+"/auth/logout", url.Values{"csrf_token": {csrf}, "return_to": {"/"}})
 			if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/auth/login" {
 				t.Fatalf("logout ended at %s with %d:\n%s", resp.Request.URL, resp.StatusCode, body)
 			}
@@ -283,9 +220,9 @@ func TestDemoLoginEveryProvider(t *testing.T) {
 // access token the fake issued.
 func TestDemoNeverShowsUpstreamTokens(t *testing.T) {
 	srv, _ := start(t, app.Config{})
-	c := browser(t)
+	c := exampletest.Browser(t)
 	home := login(t, srv, c, app.OAuth2)
-	_, meBody := get(t, c, srv.URL+"/api/me", "Accept", "application/json")
+	_, meBody := exampletest.Get(t, c, srv.URL+"/api/me", "Accept", "application/json")
 	reqs := srv.Upstreams.Fakes.OAuth2.Requests(oauth2test.EndpointUserInfo)
 	if len(reqs) == 0 {
 		t.Fatal("no userinfo call recorded")
@@ -303,7 +240,7 @@ func TestDemoNeverShowsUpstreamTokens(t *testing.T) {
 // the token lifetime) and checks that the refresh happened and shows.
 func TestDemoRefresh(t *testing.T) {
 	srv, _ := start(t, app.Config{AccessTTL: 45 * time.Second, Leeway: 50 * time.Second})
-	c := browser(t)
+	c := exampletest.Browser(t)
 	login(t, srv, c, app.OAuth2)
 	code, m := getMe(t, c, srv.URL)
 	if code != http.StatusOK || m.RefreshedAt == nil {
@@ -316,8 +253,8 @@ func TestDemoRefresh(t *testing.T) {
 
 func TestDemoPagesSecurityHeaders(t *testing.T) {
 	srv, _ := start(t, app.Config{})
-	c := browser(t)
-	resp, body := get(t, c, srv.URL+"/auth/login")
+	c := exampletest.Browser(t)
+	resp, body := exampletest.Get(t, c, srv.URL+"/auth/login")
 	csp := resp.Header.Get("Content-Security-Policy")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
 		t.Errorf("login page: %d, CSP %q", resp.StatusCode, csp)
@@ -336,12 +273,12 @@ func TestDemoPagesSecurityHeaders(t *testing.T) {
 		}
 	}
 	for _, p := range []string{"/static/demo.css", "/static/demo.js"} {
-		if resp, _ := get(t, c, srv.URL+p); resp.StatusCode != http.StatusOK {
+		if resp, _ := exampletest.Get(t, c, srv.URL+p); resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s = %d", p, resp.StatusCode)
 		}
 	}
 	// A foreign return_to is not echoed into the page.
-	_, body = get(t, c, srv.URL+"/auth/login?return_to=https://evil.example/")
+	_, body = exampletest.Get(t, c, srv.URL+"/auth/login?return_to=https://evil.example/")
 	if strings.Contains(body, "evil.example") {
 		t.Error("login page echoes a foreign return_to")
 	}

@@ -11,6 +11,10 @@ type Identity struct {
 	Name    string `json:"name,omitempty"`
 	Email   string `json:"email,omitempty"`
 	Picture string `json:"picture,omitempty"`
+	// SessionID is the upstream's own session id for this login (the
+	// OpenID Connect "sid" claim), when it gives one. Back-channel logout
+	// names the sessions to end by it. Empty for most OAuth2 upstreams.
+	SessionID string `json:"upstream_sid,omitempty"`
 	// Raw holds the upstream's own claims (non-secret), for fields
 	// Gatehouse does not map.
 	Raw map[string]any `json:"raw,omitempty"`

@@ -44,6 +44,10 @@ type AuthRequest struct {
 	CodeChallenge string
 	// Scopes to request. Nil means the adapter's configured scopes.
 	Scopes []string
+	// Nonce is the OpenID Connect nonce of this login attempt (from
+	// NewState), sent as "nonce" when non-empty. Only providers that verify
+	// it (see NonceExchanger) are given one.
+	Nonce string
 	// Params are extra query parameters (for example identity_provider).
 	// They never override the parameters the flow itself sets (client_id,
 	// redirect_uri, response_type, state, scope, code_challenge*).
@@ -60,6 +64,17 @@ type RedirectProvider interface {
 	// Exchange trades an authorization code and its PKCE verifier for a
 	// token set. A used, expired or unknown code matches ErrInvalidGrant.
 	Exchange(ctx context.Context, code, verifier string) (*Token, error)
+}
+
+// NonceExchanger is a RedirectProvider that binds each login to a nonce
+// (OpenID Connect Core 1.0 §3.1.2.1, §3.1.3.7). The middleware then puts a
+// fresh, single-use nonce in AuthRequest.Nonce, keeps it with the login
+// attempt, and calls ExchangeNonce instead of Exchange with that nonce; the
+// provider must refuse a token set whose ID token does not carry it.
+type NonceExchanger interface {
+	RedirectProvider
+	// ExchangeNonce is Exchange for a login that sent nonce.
+	ExchangeNonce(ctx context.Context, code, verifier, nonce string) (*Token, error)
 }
 
 // ImplicitProvider is a RedirectProvider that can also do the OAuth2

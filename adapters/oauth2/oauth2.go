@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -71,6 +72,16 @@ type Config struct {
 	TokenTypes []string
 	// AuthParams are static extra authorize parameters. Optional.
 	AuthParams url.Values
+	// Issuer is the authorization server's issuer identifier (RFC 8414
+	// "issuer"). When set, an "iss" parameter in the authorization response
+	// must equal it byte for byte (RFC 9207 §2.4, a mix-up defence; see
+	// [Adapter.Issuer]). Optional; default none (iss is not checked).
+	Issuer string
+	// IssuerRequired refuses an authorization response without "iss". Set
+	// it when the server's metadata says
+	// authorization_response_iss_parameter_supported. Requires Issuer.
+	// Optional; default false.
+	IssuerRequired bool
 	// UserInfoURL returns the user's claims as a JSON object, read with the
 	// access token. Required unless Identity is set.
 	UserInfoURL string
@@ -114,22 +125,88 @@ var (
 	_ provider.ImplicitProvider = (*ImplicitAdapter)(nil)
 )
 
-// ErrConfig is wrapped by every configuration error New returns.
+// ErrConfig is wrapped by every configuration error New returns (and by
+// those of the presets built on this engine).
 var ErrConfig = errors.New("oauth2: invalid config")
+
+// ConfigError is the error New returns for a bad Config: the field at fault
+// and what is wrong with it. It matches ErrConfig, and Pkg, with
+// [errors.Is]. A preset built on this engine re-labels the engine's
+// ConfigError with its own sentinel (see [RelabelConfigError]), so the
+// message names the package the user called, once: "whisk: invalid config:
+// RedirectURL: must use https", not "whisk: … oauth2: …".
+type ConfigError struct {
+	// Pkg is the sentinel of the package whose New reports the error, e.g.
+	// ErrConfig or whisk.ErrConfig; its text starts the message. Nil means
+	// ErrConfig.
+	Pkg error
+	// Field is the Config field at fault, e.g. "ClientSecret".
+	Field string
+	// Problem says what is wrong, e.g. "is required".
+	Problem string
+}
+
+// Error implements error: "<Pkg>: <Field> <Problem>" when Problem starts
+// with "is", "must" or "needs", "<Pkg>: <Field>: <Problem>" otherwise.
+func (e *ConfigError) Error() string {
+	pkg := e.pkg().Error()
+	if e.Field == "" {
+		return pkg + ": " + e.Problem
+	}
+	for _, verb := range []string{"is ", "must ", "needs ", "has "} {
+		if strings.HasPrefix(e.Problem, verb) {
+			return pkg + ": " + e.Field + " " + e.Problem
+		}
+	}
+	return pkg + ": " + e.Field + ": " + e.Problem
+}
+
+func (e *ConfigError) pkg() error {
+	if e.Pkg == nil {
+		return ErrConfig
+	}
+	return e.Pkg
+}
+
+// Unwrap returns Pkg and ErrConfig, so both match with [errors.Is].
+func (e *ConfigError) Unwrap() []error {
+	if e.pkg() == ErrConfig {
+		return []error{ErrConfig}
+	}
+	return []error{e.Pkg, ErrConfig}
+}
+
+// RelabelConfigError returns err with the package sentinel of every
+// ConfigError in it replaced by pkg; any other error is returned as is.
+// Presets use it on the errors of [New] so that "startgg.New" reports
+// "startgg: invalid config: …".
+func RelabelConfigError(err error, pkg error) error {
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	c := *ce
+	c.Pkg = pkg
+	return &c
+}
+
+func configErr(field, problem string, args ...any) error {
+	return &ConfigError{Field: field, Problem: fmt.Sprintf(problem, args...)}
+}
 
 // New checks cfg and returns an Adapter.
 func New(cfg Config) (*Adapter, error) {
 	if cfg.Name == "" || strings.ContainsAny(cfg.Name, "/?#% ") {
-		return nil, fmt.Errorf("%w: Name %q must be a non-empty URL path segment", ErrConfig, cfg.Name)
+		return nil, configErr("Name", "must be a non-empty URL path segment (got %q)", cfg.Name)
 	}
 	if cfg.ClientID == "" {
-		return nil, fmt.Errorf("%w: ClientID is required", ErrConfig)
+		return nil, configErr("ClientID", "is required")
 	}
 	for _, u := range []struct{ field, v string }{
 		{"AuthURL", cfg.AuthURL}, {"TokenURL", cfg.TokenURL}, {"RedirectURL", cfg.RedirectURL},
 	} {
 		if err := CheckURL(u.v); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrConfig, u.field, err)
+			return nil, configErr(u.field, "%v", err)
 		}
 	}
 	for _, u := range []struct{ field, v string }{
@@ -139,15 +216,22 @@ func New(cfg Config) (*Adapter, error) {
 			continue
 		}
 		if err := CheckURL(u.v); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrConfig, u.field, err)
+			return nil, configErr(u.field, "%v", err)
 		}
 	}
+	if cfg.Issuer != "" {
+		if err := CheckURL(cfg.Issuer); err != nil {
+			return nil, configErr("Issuer", "%v", err)
+		}
+	} else if cfg.IssuerRequired {
+		return nil, configErr("IssuerRequired", "needs Issuer")
+	}
 	if cfg.UserInfoURL == "" && cfg.Identity == nil {
-		return nil, fmt.Errorf("%w: UserInfoURL or Identity is required", ErrConfig)
+		return nil, configErr("UserInfoURL", "is required unless Identity is set")
 	}
 	for _, h := range cfg.APIHosts {
 		if h == "" || strings.ContainsAny(h, "/\\@?#% \t\r\n") {
-			return nil, fmt.Errorf("%w: APIHosts entry %q must be a bare host or host:port", ErrConfig, h)
+			return nil, configErr("APIHosts", "entry %q must be a bare host or host:port", h)
 		}
 	}
 	cfg.APIHosts = slices.Clone(cfg.APIHosts)
@@ -251,7 +335,7 @@ func (a *Adapter) authURL(responseType string, req provider.AuthRequest) string 
 	for k, v := range req.Params {
 		q[k] = append([]string(nil), v...)
 	}
-	for _, k := range []string{"client_secret", "code_challenge", "code_challenge_method"} {
+	for _, k := range []string{"client_secret", "code_challenge", "code_challenge_method", "nonce"} {
 		q.Del(k)
 	}
 	q.Set("response_type", responseType)
@@ -267,6 +351,11 @@ func (a *Adapter) authURL(responseType string, req provider.AuthRequest) string 
 		q.Set("code_challenge", req.CodeChallenge)
 		q.Set("code_challenge_method", "S256")
 	}
+	if req.Nonce != "" {
+		// OpenID Connect Core §3.1.2.1: the login's nonce, which the ID
+		// token must echo.
+		q.Set("nonce", req.Nonce)
+	}
 	sep := "?"
 	if strings.Contains(a.cfg.AuthURL, "?") {
 		sep = "&"
@@ -278,6 +367,14 @@ func (a *Adapter) authURL(responseType string, req provider.AuthRequest) string 
 
 // AuthURL implements provider.RedirectProvider.
 func (a *Adapter) AuthURL(req provider.AuthRequest) string { return a.authURL("code", req) }
+
+// Issuer returns Config.Issuer and Config.IssuerRequired. It implements
+// the middleware's IssuerProvider: the callback compares the authorization
+// response's "iss" with it (RFC 9207 §2.4) before it acts on the response,
+// error responses included. An empty issuer disables the check.
+func (a *Adapter) Issuer() (issuer string, required bool) {
+	return a.cfg.Issuer, a.cfg.IssuerRequired
+}
 
 // tokenRequest builds a token endpoint request with client authentication.
 func (a *Adapter) tokenRequest(url string, params map[string]any) provider.Request {
@@ -301,27 +398,77 @@ func formEscape(s string) string { return url.QueryEscape(s) }
 // returns the validated token. Adapters built on this one use it for grants
 // of their own.
 func (a *Adapter) Token(ctx context.Context, op, endpoint string, params map[string]any) (*provider.Token, error) {
+	tok, _, err := a.token(ctx, op, endpoint, params, false)
+	return tok, err
+}
+
+// TokenReply is Token that also returns every field of the reply (after
+// the envelope, if any, is removed), for layers that read fields RFC 6749
+// does not define, such as OpenID Connect's id_token. The fields may hold
+// secrets (access_token, refresh_token): do not log or store them.
+func (a *Adapter) TokenReply(ctx context.Context, op, endpoint string, params map[string]any) (*provider.Token, map[string]any, error) {
+	return a.token(ctx, op, endpoint, params, true)
+}
+
+func (a *Adapter) token(ctx context.Context, op, endpoint string, params map[string]any, withFields bool) (*provider.Token, map[string]any, error) {
 	resp, err := a.client.Do(ctx, op, a.tokenRequest(endpoint, params))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	tok, err := provider.ParseToken(resp.Body, resp.Header.Get("Content-Type"), resp.Received,
+	ctype := resp.Header.Get("Content-Type")
+	tok, err := provider.ParseToken(resp.Body, ctype, resp.Received,
 		provider.ParseOptions{Envelope: a.cfg.Envelope, TokenTypes: a.cfg.TokenTypes})
 	if err != nil {
 		var pe *provider.Error
 		if errors.As(err, &pe) {
 			pe.Provider, pe.Op, pe.StatusCode = a.cfg.Name, op, resp.StatusCode
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return tok, nil
+	if !withFields {
+		return tok, nil, nil
+	}
+	fields, err := replyFields(resp.Body, ctype, a.cfg.Envelope)
+	if err != nil {
+		return nil, nil, &provider.Error{Provider: a.cfg.Name, Op: op, StatusCode: resp.StatusCode, Kind: provider.ErrBadResponse, Err: err}
+	}
+	return tok, fields, nil
+}
+
+// replyFields decodes a token reply that provider.ParseToken accepted: a
+// form-encoded body (first value of each field) or a JSON object.
+func replyFields(body []byte, contentType, envelope string) (map[string]any, error) {
+	if mt, _, _ := mime.ParseMediaType(contentType); mt == "application/x-www-form-urlencoded" || mt == "text/plain" {
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, errors.New("malformed form reply")
+		}
+		out := make(map[string]any, len(vals))
+		for k := range vals {
+			out[k] = vals.Get(k)
+		}
+		return out, nil
+	}
+	return provider.DecodeJSONObject(body, envelope)
 }
 
 // Exchange implements provider.RedirectProvider (RFC 6749 §4.1.3 with the
 // RFC 7636 code_verifier).
 func (a *Adapter) Exchange(ctx context.Context, code, verifier string) (*provider.Token, error) {
+	tok, _, err := a.exchange(ctx, code, verifier, false)
+	return tok, err
+}
+
+// ExchangeReply is Exchange that also returns the reply's fields (see
+// [Adapter.TokenReply]); adapters built on this one read extra fields such
+// as id_token from them.
+func (a *Adapter) ExchangeReply(ctx context.Context, code, verifier string) (*provider.Token, map[string]any, error) {
+	return a.exchange(ctx, code, verifier, true)
+}
+
+func (a *Adapter) exchange(ctx context.Context, code, verifier string, withFields bool) (*provider.Token, map[string]any, error) {
 	if code == "" {
-		return nil, &provider.Error{Provider: a.cfg.Name, Op: "exchange", Kind: provider.ErrInvalidGrant, Err: errors.New("empty code")}
+		return nil, nil, &provider.Error{Provider: a.cfg.Name, Op: "exchange", Kind: provider.ErrInvalidGrant, Err: errors.New("empty code")}
 	}
 	p := map[string]any{
 		"grant_type":   "authorization_code",
@@ -334,22 +481,33 @@ func (a *Adapter) Exchange(ctx context.Context, code, verifier string) (*provide
 	if a.cfg.ScopeInTokenRequests && len(a.cfg.Scopes) > 0 {
 		p["scope"] = strings.Join(a.cfg.Scopes, a.cfg.ScopeSeparator)
 	}
-	tok, err := a.Token(ctx, "exchange", a.cfg.TokenURL, p)
+	tok, fields, err := a.token(ctx, "exchange", a.cfg.TokenURL, p, withFields)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if tok.Scopes == nil && a.cfg.ScopeInTokenRequests {
 		tok.Scopes = append([]string(nil), a.cfg.Scopes...)
 	}
-	return tok, nil
+	return tok, fields, nil
 }
 
 // Refresh implements provider.Provider (RFC 6749 §6). A reply without a
 // refresh token keeps the old one; a reply without scope keeps the old
 // scopes (RFC 6749 §5.1: omitted scope means unchanged).
 func (a *Adapter) Refresh(ctx context.Context, t *provider.Token) (*provider.Token, error) {
+	tok, _, err := a.refresh(ctx, t, false)
+	return tok, err
+}
+
+// RefreshReply is Refresh that also returns the reply's fields (see
+// [Adapter.TokenReply]).
+func (a *Adapter) RefreshReply(ctx context.Context, t *provider.Token) (*provider.Token, map[string]any, error) {
+	return a.refresh(ctx, t, true)
+}
+
+func (a *Adapter) refresh(ctx context.Context, t *provider.Token, withFields bool) (*provider.Token, map[string]any, error) {
 	if t == nil || t.RefreshToken == "" {
-		return nil, &provider.Error{Provider: a.cfg.Name, Op: "refresh", Kind: provider.ErrNoRefreshToken}
+		return nil, nil, &provider.Error{Provider: a.cfg.Name, Op: "refresh", Kind: provider.ErrNoRefreshToken}
 	}
 	p := map[string]any{
 		"grant_type":    "refresh_token",
@@ -361,14 +519,14 @@ func (a *Adapter) Refresh(ctx context.Context, t *provider.Token) (*provider.Tok
 	if a.cfg.RedirectURLOnRefresh {
 		p["redirect_uri"] = a.cfg.RedirectURL
 	}
-	tok, err := a.Token(ctx, "refresh", a.cfg.RefreshURL, p)
+	tok, fields, err := a.token(ctx, "refresh", a.cfg.RefreshURL, p, withFields)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if tok.Scopes == nil {
 		tok.Scopes = append([]string(nil), t.Scopes...)
 	}
-	return provider.RefreshedToken(t, tok), nil
+	return provider.RefreshedToken(t, tok), fields, nil
 }
 
 // Identity implements provider.Provider: the configured Identity func, or a

@@ -85,6 +85,51 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 }
 
+// TestConfigErrorNamesPackageAndField: the engine's errors name the field
+// once under "oauth2: invalid config", and a preset's relabelled copy names
+// the preset instead, matching both sentinels.
+func TestConfigErrorNamesPackageAndField(t *testing.T) {
+	t.Parallel()
+	preset := errors.New("mypreset: invalid config")
+	tests := []struct {
+		name      string
+		givenEdit func(*oauth2.Config)
+		whenPkg   error // nil: the engine's own error
+		expectErr string
+	}{
+		{"engine, missing field", func(c *oauth2.Config) { c.ClientID = "" }, nil, "oauth2: invalid config: ClientID is required"},
+		{"engine, bad URL", func(c *oauth2.Config) { c.TokenURL = "/token" }, nil, "oauth2: invalid config: TokenURL must be an absolute URL"},
+		{"engine, no identity source", func(c *oauth2.Config) { c.UserInfoURL = "" }, nil, "oauth2: invalid config: UserInfoURL is required unless Identity is set"},
+		{"engine, bad API host", func(c *oauth2.Config) { c.APIHosts = []string{"a/b"} }, nil, `oauth2: invalid config: APIHosts: entry "a/b" must be a bare host or host:port`},
+		{"preset relabels", func(c *oauth2.Config) { c.ClientID = "" }, preset, "mypreset: invalid config: ClientID is required"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := validConfig()
+			tc.givenEdit(&cfg)
+			_, err := oauth2.New(cfg)
+			if tc.whenPkg != nil {
+				err = oauth2.RelabelConfigError(err, tc.whenPkg)
+				if !errors.Is(err, tc.whenPkg) {
+					t.Errorf("relabelled error %v does not match the preset's sentinel", err)
+				}
+			}
+			var ce *oauth2.ConfigError
+			if !errors.Is(err, oauth2.ErrConfig) || !errors.As(err, &ce) {
+				t.Fatalf("err = %v (%T), want an *oauth2.ConfigError matching ErrConfig", err, err)
+			}
+			if err.Error() != tc.expectErr {
+				t.Errorf("error = %q\nwant    %q", err, tc.expectErr)
+			}
+		})
+	}
+	other := errors.New("not a config error")
+	if got := oauth2.RelabelConfigError(other, preset); got != other {
+		t.Errorf("RelabelConfigError changed a non-config error: %v", got)
+	}
+}
+
 func TestDefaultsAndAccessors(t *testing.T) {
 	t.Parallel()
 	scopes := []string{"a"}

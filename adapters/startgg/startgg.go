@@ -154,24 +154,34 @@ var (
 	_ provider.APIHoster        = (*Adapter)(nil)
 )
 
+// ErrConfig is wrapped by every configuration error New returns; those
+// errors match oauth2.ErrConfig too.
+var ErrConfig = errors.New("startgg: invalid config")
+
+// cfgErr is a configuration error naming this package and the field.
+func cfgErr(field, problem string, args ...any) error {
+	return &oauth2.ConfigError{Pkg: ErrConfig, Field: field, Problem: fmt.Sprintf(problem, args...)}
+}
+
 // New checks cfg, fills its defaults and returns an Adapter. Configuration
-// errors wrap oauth2.ErrConfig.
+// errors are *oauth2.ConfigError values matching ErrConfig (and
+// oauth2.ErrConfig) and name the Config field at fault.
 func New(cfg Config) (*Adapter, error) {
 	if cfg.Name == "" {
 		cfg.Name = DefaultName
 	}
 	if cfg.ClientSecret == "" {
-		return nil, fmt.Errorf("%w: ClientSecret is required", oauth2.ErrConfig)
+		return nil, cfgErr("ClientSecret", "is required")
 	}
 	if len(cfg.Scopes) == 0 {
 		cfg.Scopes = []string{ScopeIdentity}
 	}
 	if !slices.Contains(cfg.Scopes, ScopeIdentity) {
-		return nil, fmt.Errorf("%w: Scopes must include %q (the identity query needs it)", oauth2.ErrConfig, ScopeIdentity)
+		return nil, cfgErr("Scopes", "must include %q (the identity query needs it)", ScopeIdentity)
 	}
 	for _, s := range cfg.Scopes {
 		if s == "" || strings.ContainsAny(s, " ,") {
-			return nil, fmt.Errorf("%w: scope %q is empty or contains a separator", oauth2.ErrConfig, s)
+			return nil, cfgErr("Scopes", "entry %q is empty or contains a separator", s)
 		}
 	}
 	authBase, err := baseURL("AuthBaseURL", cfg.AuthBaseURL, DefaultAuthBaseURL)
@@ -217,7 +227,7 @@ func New(cfg Config) (*Adapter, error) {
 		Logger:      cfg.Logger,
 	})
 	if err != nil {
-		return nil, err
+		return nil, oauth2.RelabelConfigError(err, ErrConfig)
 	}
 	return a, nil
 }
@@ -229,10 +239,10 @@ func baseURL(field, raw, def string) (string, error) {
 		raw = def
 	}
 	if err := oauth2.CheckURL(raw); err != nil {
-		return "", fmt.Errorf("%w: %s: %v", oauth2.ErrConfig, field, err)
+		return "", cfgErr(field, "%v", err)
 	}
 	if u, _ := url.Parse(raw); u.RawQuery != "" || u.ForceQuery {
-		return "", fmt.Errorf("%w: %s must not carry a query", oauth2.ErrConfig, field)
+		return "", cfgErr(field, "must not carry a query")
 	}
 	return strings.TrimRight(raw, "/"), nil
 }

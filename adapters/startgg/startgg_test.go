@@ -44,21 +44,29 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	good := startgg.Config{ClientID: testClientID, ClientSecret: testSecret, RedirectURL: testRedirect}
 	tests := []struct {
-		name string
-		when func(*startgg.Config)
+		name      string
+		when      func(*startgg.Config)
+		expectErr string // the whole message: this package's name, then the field
 	}{
-		{"no client id", func(c *startgg.Config) { c.ClientID = "" }},
-		{"no client secret", func(c *startgg.Config) { c.ClientSecret = "" }},
-		{"no redirect url", func(c *startgg.Config) { c.RedirectURL = "" }},
-		{"http redirect url off loopback", func(c *startgg.Config) { c.RedirectURL = "http://app.example/cb" }},
-		{"http auth base off loopback", func(c *startgg.Config) { c.AuthBaseURL = "http://start.gg" }},
-		{"http api base off loopback", func(c *startgg.Config) { c.APIBaseURL = "http://api.start.gg" }},
-		{"api base with query", func(c *startgg.Config) { c.APIBaseURL = "https://api.start.gg/?x=1" }},
-		{"api base with userinfo", func(c *startgg.Config) { c.APIBaseURL = "https://u:p@api.start.gg" }},
-		{"relative auth base", func(c *startgg.Config) { c.AuthBaseURL = "/oauth" }},
-		{"scopes without user.identity", func(c *startgg.Config) { c.Scopes = []string{"user.email"} }},
-		{"scope with a separator", func(c *startgg.Config) { c.Scopes = []string{"user.identity user.email"} }},
-		{"name with a slash", func(c *startgg.Config) { c.Name = "start/gg" }},
+		{"no client id", func(c *startgg.Config) { c.ClientID = "" }, "startgg: invalid config: ClientID is required"},
+		{"no client secret", func(c *startgg.Config) { c.ClientSecret = "" }, "startgg: invalid config: ClientSecret is required"},
+		{"no redirect url", func(c *startgg.Config) { c.RedirectURL = "" }, "startgg: invalid config: RedirectURL must be an absolute URL"},
+		{"http redirect url off loopback", func(c *startgg.Config) { c.RedirectURL = "http://app.example/cb" },
+			"startgg: invalid config: RedirectURL must use https (http is allowed on loopback hosts only)"},
+		{"http auth base off loopback", func(c *startgg.Config) { c.AuthBaseURL = "http://start.gg" },
+			"startgg: invalid config: AuthBaseURL must use https (http is allowed on loopback hosts only)"},
+		{"http api base off loopback", func(c *startgg.Config) { c.APIBaseURL = "http://api.start.gg" },
+			"startgg: invalid config: APIBaseURL must use https (http is allowed on loopback hosts only)"},
+		{"api base with query", func(c *startgg.Config) { c.APIBaseURL = "https://api.start.gg/?x=1" }, "startgg: invalid config: APIBaseURL must not carry a query"},
+		{"api base with userinfo", func(c *startgg.Config) { c.APIBaseURL = "https://u:p@api.start.gg" },
+			"startgg: invalid config: APIBaseURL must not carry userinfo or a fragment"},
+		{"relative auth base", func(c *startgg.Config) { c.AuthBaseURL = "/oauth" }, "startgg: invalid config: AuthBaseURL must be an absolute URL"},
+		{"scopes without user.identity", func(c *startgg.Config) { c.Scopes = []string{"user.email"} },
+			`startgg: invalid config: Scopes must include "user.identity" (the identity query needs it)`},
+		{"scope with a separator", func(c *startgg.Config) { c.Scopes = []string{"user.identity", "user.email,x"} },
+			`startgg: invalid config: Scopes: entry "user.email,x" is empty or contains a separator`},
+		{"name with a slash", func(c *startgg.Config) { c.Name = "start/gg" },
+			`startgg: invalid config: Name must be a non-empty URL path segment (got "start/gg")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,8 +74,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			cfg := good
 			tt.when(&cfg)
 			a, err := startgg.New(cfg)
-			if !errors.Is(err, oauth2.ErrConfig) {
-				t.Fatalf("New = %v, %v; want an error matching oauth2.ErrConfig", a, err)
+			if !errors.Is(err, startgg.ErrConfig) || !errors.Is(err, oauth2.ErrConfig) {
+				t.Fatalf("New = %v, %v; want an error matching startgg.ErrConfig and oauth2.ErrConfig", a, err)
+			}
+			if err.Error() != tt.expectErr {
+				t.Errorf("error = %q\nwant    %q", err, tt.expectErr)
 			}
 			if strings.Contains(err.Error(), testSecret) {
 				t.Errorf("error %q leaks the client secret", err)

@@ -40,6 +40,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -58,6 +59,11 @@ const (
 	// MaxExpiration is the longest lifetime wazo-auth grants (10 years), in
 	// seconds.
 	MaxExpiration = 315360000
+	// ShortExpiration is the Expiration, in seconds, below which New logs
+	// a warning: a token that lives less than a minute is due for refresh
+	// almost as soon as it arrives, so nearly every request of a session
+	// makes a refresh call to wazo-auth.
+	ShortExpiration = 60
 )
 
 // Session types for Config.SessionType (sent as the Wazo-Session-Type
@@ -114,6 +120,9 @@ type Config struct {
 	HTTPClient *http.Client
 	Timeout    time.Duration
 	Now        func() time.Time
+	// Logger receives New's configuration warnings (an Expiration below
+	// ShortExpiration). Optional; default slog.Default().
+	Logger *slog.Logger
 }
 
 // Provider is a provider.PasswordProvider and provider.Revoker for
@@ -130,8 +139,14 @@ var (
 	_ provider.APIHoster        = (*Provider)(nil)
 )
 
-// ErrConfig is wrapped by every configuration error New returns.
+// ErrConfig is wrapped by every configuration error New returns; those
+// errors are *oauth2.ConfigError values naming the Config field at fault.
 var ErrConfig = errors.New("wazo: invalid config")
+
+// cfgErr is a configuration error naming this package and the field.
+func cfgErr(field, problem string, args ...any) error {
+	return &oauth2.ConfigError{Pkg: ErrConfig, Field: field, Problem: fmt.Sprintf(problem, args...)}
+}
 
 // New checks cfg, fills its defaults and returns a Provider.
 func New(cfg Config) (*Provider, error) {
@@ -139,30 +154,38 @@ func New(cfg Config) (*Provider, error) {
 		cfg.Name = DefaultName
 	}
 	if strings.ContainsAny(cfg.Name, "/?#% ") {
-		return nil, fmt.Errorf("%w: Name %q must be a URL path segment", ErrConfig, cfg.Name)
+		return nil, cfgErr("Name", "must be a URL path segment (got %q)", cfg.Name)
 	}
 	if err := oauth2.CheckURL(cfg.BaseURL); err != nil {
-		return nil, fmt.Errorf("%w: BaseURL: %v", ErrConfig, err)
+		return nil, cfgErr("BaseURL", "%v", err)
 	}
 	if u, _ := url.Parse(cfg.BaseURL); u.RawQuery != "" || u.ForceQuery {
-		return nil, fmt.Errorf("%w: BaseURL must not carry a query", ErrConfig)
+		return nil, cfgErr("BaseURL", "must not carry a query")
 	}
 	if cfg.Expiration == 0 {
 		cfg.Expiration = DefaultExpiration
 	}
 	if cfg.Expiration < 1 || cfg.Expiration > MaxExpiration {
-		return nil, fmt.Errorf("%w: Expiration %d outside 1..%d seconds", ErrConfig, cfg.Expiration, MaxExpiration)
+		return nil, cfgErr("Expiration", "must be 1 to %d seconds (got %d)", MaxExpiration, cfg.Expiration)
 	}
 	if len(cfg.ClientID) > 1024 {
-		return nil, fmt.Errorf("%w: ClientID longer than 1024 bytes", ErrConfig)
+		return nil, cfgErr("ClientID", "must be at most 1024 bytes")
 	}
 	switch cfg.SessionType {
 	case "", SessionMobile, SessionDesktop:
 	default:
-		return nil, fmt.Errorf("%w: SessionType %q is not \"\", %q or %q", ErrConfig, cfg.SessionType, SessionMobile, SessionDesktop)
+		return nil, cfgErr("SessionType", "must be \"\", %q or %q (got %q)", SessionMobile, SessionDesktop, cfg.SessionType)
 	}
 	if cfg.RevokeRefreshToken && cfg.ClientID == "" {
-		return nil, fmt.Errorf("%w: RevokeRefreshToken needs ClientID", ErrConfig)
+		return nil, cfgErr("RevokeRefreshToken", "needs ClientID")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Expiration < ShortExpiration {
+		cfg.Logger.LogAttrs(context.Background(), slog.LevelWarn,
+			"gatehouse: wazo Expiration is shorter than a minute; sessions will refresh on nearly every request",
+			slog.String("provider", cfg.Name), slog.Int("expiration_seconds", cfg.Expiration), slog.Int("suggested_minimum_seconds", ShortExpiration))
 	}
 	return &Provider{
 		cfg:  cfg,

@@ -143,8 +143,15 @@ var (
 	_ provider.APIHoster        = (*ImplicitAdapter)(nil)
 )
 
-// ErrConfig is wrapped by every configuration error New returns.
+// ErrConfig is wrapped by every configuration error New returns; those
+// errors are *oauth2.ConfigError values, name the Config field at fault and
+// match oauth2.ErrConfig too.
 var ErrConfig = errors.New("whisk: invalid config")
+
+// cfgErr is a configuration error naming this package and the field.
+func cfgErr(field, problem string, args ...any) error {
+	return &oauth2.ConfigError{Pkg: ErrConfig, Field: field, Problem: fmt.Sprintf(problem, args...)}
+}
 
 // New checks cfg, fills its defaults and returns an Adapter.
 func New(cfg Config) (*Adapter, error) {
@@ -154,7 +161,7 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	a, err := oauth2.New(oc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, oauth2.RelabelConfigError(err, ErrConfig)
 	}
 	return newAdapter(a, cfg), nil
 }
@@ -176,17 +183,17 @@ func NewImplicit(cfg Config) (*ImplicitAdapter, error) {
 	}
 	ia, err := oauth2.NewImplicit(oc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, oauth2.RelabelConfigError(err, ErrConfig)
 	}
 	return &ImplicitAdapter{Adapter: newAdapter(ia.Adapter, cfg), implicit: ia}, nil
 }
 
 func (cfg Config) oauth2Config() (oauth2.Config, error) {
 	if cfg.ClientID == "" {
-		return oauth2.Config{}, fmt.Errorf("%w: ClientID is required", ErrConfig)
+		return oauth2.Config{}, cfgErr("ClientID", "is required")
 	}
 	if cfg.ClientSecret == "" {
-		return oauth2.Config{}, fmt.Errorf("%w: ClientSecret is required", ErrConfig)
+		return oauth2.Config{}, cfgErr("ClientSecret", "is required")
 	}
 	if cfg.Name == "" {
 		cfg.Name = DefaultName
@@ -200,8 +207,11 @@ func (cfg Config) oauth2Config() (oauth2.Config, error) {
 		apiBase = DefaultAPIBaseURL
 	}
 	for _, b := range []struct{ field, v string }{{"AuthBaseURL", authBase}, {"APIBaseURL", apiBase}} {
+		if err := oauth2.CheckURL(b.v); err != nil {
+			return oauth2.Config{}, cfgErr(b.field, "%v", err)
+		}
 		if u, err := url.Parse(b.v); err == nil && (u.RawQuery != "" || u.ForceQuery) {
-			return oauth2.Config{}, fmt.Errorf("%w: %s must not carry a query", ErrConfig, b.field)
+			return oauth2.Config{}, cfgErr(b.field, "must not carry a query")
 		}
 	}
 	var params url.Values

@@ -94,16 +94,20 @@ func TestNewCustomBasesAndName(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name string
-		edit func(*whisk.Config)
+		name      string
+		edit      func(*whisk.Config)
+		expectErr string // the whole message: this package's name once, then the field
 	}{
-		{"no client id", func(c *whisk.Config) { c.ClientID = "" }},
-		{"no client secret", func(c *whisk.Config) { c.ClientSecret = "" }},
-		{"no redirect", func(c *whisk.Config) { c.RedirectURL = "" }},
-		{"http redirect off loopback", func(c *whisk.Config) { c.RedirectURL = "http://app.example/cb" }},
-		{"http auth base off loopback", func(c *whisk.Config) { c.AuthBaseURL = "http://login.whisk.com" }},
-		{"api base with query", func(c *whisk.Config) { c.APIBaseURL = "https://api.whisk.com?x=1" }},
-		{"bad name", func(c *whisk.Config) { c.Name = "a/b" }},
+		{"no client id", func(c *whisk.Config) { c.ClientID = "" }, "whisk: invalid config: ClientID is required"},
+		{"no client secret", func(c *whisk.Config) { c.ClientSecret = "" }, "whisk: invalid config: ClientSecret is required"},
+		{"no redirect", func(c *whisk.Config) { c.RedirectURL = "" }, "whisk: invalid config: RedirectURL must be an absolute URL"},
+		{"http redirect off loopback", func(c *whisk.Config) { c.RedirectURL = "http://app.example/cb" },
+			"whisk: invalid config: RedirectURL must use https (http is allowed on loopback hosts only)"},
+		{"http auth base off loopback", func(c *whisk.Config) { c.AuthBaseURL = "http://login.whisk.com" },
+			"whisk: invalid config: AuthBaseURL must use https (http is allowed on loopback hosts only)"},
+		{"relative api base", func(c *whisk.Config) { c.APIBaseURL = "/api" }, "whisk: invalid config: APIBaseURL must be an absolute URL"},
+		{"api base with query", func(c *whisk.Config) { c.APIBaseURL = "https://api.whisk.com?x=1" }, "whisk: invalid config: APIBaseURL must not carry a query"},
+		{"bad name", func(c *whisk.Config) { c.Name = "a/b" }, `whisk: invalid config: Name must be a non-empty URL path segment (got "a/b")`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,8 +115,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			cfg := baseConfig()
 			tc.edit(&cfg)
 			_, err := whisk.New(cfg)
-			if !errors.Is(err, whisk.ErrConfig) {
-				t.Fatalf("err = %v, want ErrConfig", err)
+			if !errors.Is(err, whisk.ErrConfig) || !errors.Is(err, oauth2.ErrConfig) {
+				t.Fatalf("err = %v, want whisk.ErrConfig and oauth2.ErrConfig", err)
+			}
+			if err.Error() != tc.expectErr {
+				t.Errorf("error = %q\nwant    %q", err, tc.expectErr)
 			}
 			if strings.Contains(err.Error(), cfg.ClientSecret) && cfg.ClientSecret != "" {
 				t.Errorf("error text leaks the client secret: %v", err)

@@ -18,8 +18,8 @@
 // X-Requested-With headers: browsers get HTML pages and redirects, API
 // clients JSON errors ({"error": "...", "error_description": "..."}) and
 // WWW-Authenticate headers. Every HTML page carries a strict
-// Content-Security-Policy, X-Frame-Options DENY, nosniff, no-store and
-// (over TLS) HSTS.
+// Content-Security-Policy, X-Frame-Options DENY, nosniff, no-store and,
+// when Config.PublicURL is https or the request came over TLS, HSTS.
 //
 // Package echoauth offers the same for Echo; package authtest helps apps
 // test handlers behind Require without a provider.

@@ -293,11 +293,21 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.Redir
 }
 
 // implicitPost receives the fragment values posted by the implicit page.
+// Like a callback it is rate limited by Config.CallbackRateLimit: posts
+// with a missing, unknown, replayed or expired state count as failures, so
+// junk posts cannot hammer the session store.
 func (a *Auth) implicitPost(w http.ResponseWriter, r *http.Request, p provider.ImplicitProvider) {
 	ctx := r.Context()
 	name := p.Name()
 	restart := a.LoginURL(name, "")
+	keys := a.limitKeys(r)
+	if wait := a.cbLimiter.blocked(a.now(), keys...); wait > 0 {
+		a.fail(w, r, failure{status: http.StatusTooManyRequests, code: "rate_limited", provider: name, retryAfter: wait,
+			message: "Too many failed sign-in attempts. Please wait a minute and try again."})
+		return
+	}
 	if !a.parseForm(w, r, name) {
+		a.cbLimiter.fail(a.now(), keys...)
 		return
 	}
 	vals := url.Values{}
@@ -306,13 +316,18 @@ func (a *Auth) implicitPost(w http.ResponseWriter, r *http.Request, p provider.I
 	}
 	state := vals.Get("state")
 	if state == "" {
+		a.cbLimiter.fail(a.now(), keys...)
 		a.fail(w, r, failure{status: http.StatusBadRequest, code: "missing_state", provider: name, retry: restart,
 			message: "OAuth login failed: the provider's response carries no state. Please restart the login."})
 		return
 	}
 	att, err := a.sessions.TakeAttempt(ctx, name, state)
 	if err != nil {
-		a.fail(w, r, attemptFailure(name, restart, err))
+		f := attemptFailure(name, restart, err)
+		if f.status < 500 {
+			a.cbLimiter.fail(a.now(), keys...)
+		}
+		a.fail(w, r, f)
 		return
 	}
 	if !att.Implicit {

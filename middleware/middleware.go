@@ -99,7 +99,8 @@ type Config struct {
 	// client IP and per username. Default: 5 failures per minute each.
 	PasswordRateLimit RateLimit
 
-	// CallbackRateLimit limits failed callbacks (unknown, replayed or
+	// CallbackRateLimit limits failed callbacks and failed implicit-grant
+	// posts ({BasePath}/{provider}/implicit) (unknown, replayed or
 	// expired state; missing state) per client IP and per session, so junk callbacks cannot
 	// be used to hammer the session store. Default: 30 failures per minute.
 	CallbackRateLimit RateLimit

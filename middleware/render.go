@@ -91,9 +91,12 @@ func (w *noStoreWriter) Write(b []byte) (int, error) {
 // Unwrap returns the wrapped writer (http.ResponseController).
 func (w *noStoreWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// securityHeaders are sent on every HTML page (security checklist A.14):
-// framing is forbidden twice (CSP frame-ancestors and X-Frame-Options),
-// MIME sniffing is off, nothing is cached, HSTS over TLS.
+// securityHeaders are sent on every HTML page: framing is forbidden twice
+// (CSP frame-ancestors and X-Frame-Options), MIME sniffing is off, nothing
+// is cached, and HSTS (RFC 6797) is sent whenever the app is served over
+// https: Config.PublicURL is https (also behind a TLS-terminating proxy,
+// where the request itself arrives over plain http), or the request came
+// over TLS.
 func (a *Auth) securityHeaders(w http.ResponseWriter, r *http.Request, csp string) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", csp)
@@ -101,7 +104,7 @@ func (a *Auth) securityHeaders(w http.ResponseWriter, r *http.Request, csp strin
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	noStore(w)
-	if r.TLS != nil {
+	if r.TLS != nil || strings.HasPrefix(a.publicOrigin, "https://") {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 }

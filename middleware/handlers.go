@@ -67,7 +67,8 @@ func (a *Auth) route(w http.ResponseWriter, r *http.Request) {
 		}
 		if _, err := r.Cookie(a.sessions.Sessions().Cookie.Name); err == nil {
 			// The response may refresh the session cookie (idle
-			// timeout): it must not be cached (checklist D.37).
+			// timeout): it must not be cached, or a shared cache could
+			// hand one user's cookie to another.
 			w = &noStoreWriter{ResponseWriter: w}
 		}
 		a.cfg.JWT.JWKS().ServeHTTP(w, r)
@@ -616,9 +617,8 @@ const (
 )
 
 // revoke revokes the login's tokens upstream in the background; the local
-// logout has already happened and never waits for it (RFC 7009 §2.1;
-// security checklist F.42). Each attempt is bounded by RevokeTimeout. When
-// the provider is unavailable (503 and other 5xx, timeouts, connection
+// logout has already happened and never waits for it (RFC 7009 §2.1).
+// Each attempt is bounded by RevokeTimeout. When the provider is unavailable (503 and other 5xx, timeouts, connection
 // errors) the revocation is retried, after the provider's Retry-After
 // (capped at one minute) or one second, at most three attempts in all
 // (RFC 7009 §2.2.1). Any other error ends it. Failures are logged without

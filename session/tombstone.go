@@ -16,7 +16,8 @@ import (
 // modified it — with an idle timeout, every request. A request that loaded
 // the session before a logout and finishes after it would save the map
 // back under the destroyed token, login included, and replaying the old
-// cookie would show the identity again (security checklist item 32). So
+// cookie would show the identity again: a logout must end the login
+// everywhere, at once. So
 // Logout buries the session's store key for tombstoneTTL, and the store
 // that [Manager.LoadAndSave] uses refuses to find or re-create a buried
 // key. A save that raced with the burial (checked, then the logout's

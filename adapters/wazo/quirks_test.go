@@ -1,6 +1,6 @@
 package wazo_test
 
-// One test per numbered quirk of provider-specs §2.8.
+// One test per quirk of wazo-auth listed in the package documentation.
 
 import (
 	"context"

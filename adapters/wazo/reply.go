@@ -107,8 +107,8 @@ func tokenField(obj map[string]any, k string, required bool) (string, error) {
 // expiry computes when the access token stops working. wazo-auth sends no
 // expires_in; the lifetime it granted is utc_expires_at - utc_issued_at
 // (both from its own clock), and the expiry is the local receipt time plus
-// that lifetime, so a skewed upstream clock does not matter (security
-// checklist item 28). Without a usable utc_issued_at, utc_expires_at is
+// that lifetime, so a skewed upstream clock does not matter (refresh is
+// scheduled from local receipt time). Without a usable utc_issued_at, utc_expires_at is
 // taken as the absolute expiry. utc_expires_at is required.
 func expiry(obj map[string]any, received time.Time) (time.Time, error) {
 	s, ok := obj["utc_expires_at"].(string)

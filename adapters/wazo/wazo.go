@@ -10,7 +10,8 @@
 // the reply carries a refresh token. The password is used for that one
 // request and is never stored, logged or put in an error.
 //
-// The adapter handles the quirks of wazo-auth (provider-specs §2.8):
+// The adapter handles these quirks of wazo-auth (see the upstream
+// documentation above):
 //
 //   - replies are wrapped in {"data": {...}};
 //   - two error body shapes, the legacy {"reason": [...], "status_code": n}
@@ -223,7 +224,7 @@ func (p *Provider) SetCredential(r *http.Request, t *provider.Token) {
 }
 
 // tokenBody is the JSON body of POST {base}/token. wazo-auth force-parses
-// it as JSON, so it is sent on every call (provider-specs §2.8 quirk 3).
+// the body as JSON, so a JSON object is sent on every call.
 func (p *Provider) tokenBody() map[string]any {
 	return map[string]any{"expiration": p.cfg.Expiration}
 }

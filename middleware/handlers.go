@@ -618,8 +618,9 @@ const (
 
 // revoke revokes the login's tokens upstream in the background; the local
 // logout has already happened and never waits for it (RFC 7009 §2.1).
-// Each attempt is bounded by RevokeTimeout. When the provider is unavailable (503 and other 5xx, timeouts, connection
-// errors) the revocation is retried, after the provider's Retry-After
+// Each attempt is bounded by RevokeTimeout. When the provider is
+// unavailable (503 and other 5xx, timeouts, connection errors) the
+// revocation is retried, after the provider's Retry-After
 // (capped at one minute) or one second, at most three attempts in all
 // (RFC 7009 §2.2.1). Any other error ends it. Failures are logged without
 // the token. Close cancels pending retries.

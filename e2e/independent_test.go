@@ -9,7 +9,6 @@ package e2e
 import (
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -492,10 +491,10 @@ func TestIndependentAS_Revoke(t *testing.T) {
 // the test's wrapper around its token endpoint).
 func TestIndependentAS_Conformance(t *testing.T) {
 	providertest.RunRedirect(t, providertest.RedirectHarness{
-		New: func(t *testing.T, logger *slog.Logger) providertest.RedirectFixture {
+		New: func(t *testing.T, env *providertest.Env) providertest.RedirectFixture {
 			as := newIndieAS(t, indieOptions{})
 			cfg := as.adapterConfig(t, nil)
-			cfg.Logger = logger
+			cfg.Logger, cfg.HTTPClient = env.Logger, env.Client(cfg.HTTPClient)
 			// Short enough for quick timeout checks, long enough for a
 			// race-instrumented exchange on a loaded 2-core CI machine.
 			cfg.Timeout = time.Second
@@ -506,6 +505,7 @@ func TestIndependentAS_Conformance(t *testing.T) {
 			}
 		},
 		RedirectURL:         indieRedirectURI,
+		Identity:            provider.Identity{Subject: indieUser, Name: indieUserName, Email: indieUserEmail},
 		Scopes:              []string{"profile", "email"},
 		ClientSecret:        indieSecret,
 		RotatesRefreshToken: true,

@@ -1,7 +1,6 @@
 package oauth2_test
 
 import (
-	"log/slog"
 	"testing"
 	"time"
 
@@ -64,10 +63,10 @@ func TestConformance(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			providertest.RunRedirect(t, providertest.RedirectHarness{
-				New: func(t *testing.T, logger *slog.Logger) providertest.RedirectFixture {
+				New: func(t *testing.T, env *providertest.Env) providertest.RedirectFixture {
 					s := newFake(t, tc.fake)
 					a := adapterFor(t, s, func(c *oauth2.Config) {
-						c.Logger = logger
+						c.Logger, c.HTTPClient = env.Logger, env.Client(s.Client())
 						if tc.edit != nil {
 							tc.edit(c)
 						}
@@ -79,6 +78,7 @@ func TestConformance(t *testing.T) {
 					}
 				},
 				RedirectURL:         testRedirect,
+				Identity:            provider.Identity{Subject: "user-1"}, // the fake's default user
 				Scopes:              []string{"openid", "profile"},
 				ClientSecret:        testSecret,
 				RotatesRefreshToken: tc.rotates,

@@ -3,7 +3,6 @@ package startgg_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -303,7 +302,7 @@ func TestQuirksAgainstFake(t *testing.T) {
 
 func TestProviderConformance(t *testing.T) {
 	providertest.RunRedirect(t, providertest.RedirectHarness{
-		New: func(t *testing.T, logger *slog.Logger) providertest.RedirectFixture {
+		New: func(t *testing.T, env *providertest.Env) providertest.RedirectFixture {
 			fake := startggtest.NewServer(startggtest.Config{
 				ClientID: testClientID, ClientSecret: testSecret, RedirectURIs: []string{testRedirect},
 			})
@@ -311,8 +310,8 @@ func TestProviderConformance(t *testing.T) {
 			a, err := startgg.New(startgg.Config{
 				ClientID: testClientID, ClientSecret: testSecret, RedirectURL: testRedirect,
 				Scopes:      []string{startgg.ScopeIdentity, startgg.ScopeEmail},
-				AuthBaseURL: fake.URL, APIBaseURL: fake.URL,
-				Timeout: 300 * time.Millisecond, Logger: logger,
+				AuthBaseURL: fake.URL, APIBaseURL: fake.URL, HTTPClient: env.Client(fake.Client()),
+				Timeout: 300 * time.Millisecond, Logger: env.Logger,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -324,9 +323,11 @@ func TestProviderConformance(t *testing.T) {
 			}
 		},
 		RedirectURL:         testRedirect,
+		Identity:            provider.Identity{Subject: "123456"}, // the fake's first user
 		Scopes:              []string{startgg.ScopeIdentity, startgg.ScopeEmail},
 		ClientSecret:        testSecret,
 		RotatesRefreshToken: true,
+		NoRevocation:        true, // start.gg documents no revocation endpoint
 	})
 }
 

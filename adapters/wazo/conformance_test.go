@@ -1,7 +1,6 @@
 package wazo_test
 
 import (
-	"log/slog"
 	"testing"
 	"time"
 
@@ -11,21 +10,27 @@ import (
 	"github.com/gatehouse-auth/gatehouse/provider/providertest"
 )
 
-// TestConformance runs the provider contract suite against the fake. The
-// adapter logs nothing, so the logger goes unused.
+// conformanceUser is the fake's user in TestConformance.
+const conformanceUser = "6a3c1d4e-9b2f-4c7a-8e5d-0f1a2b3c4d5e"
+
+// TestConformance runs the provider contract suite against the fake.
+// wazo-auth revokes a token by naming it in the URL path, which the suite
+// is told to allow for revocation only.
 func TestConformance(t *testing.T) {
 	providertest.RunPassword(t, providertest.PasswordHarness{
-		New: func(t *testing.T, _ *slog.Logger) providertest.PasswordFixture {
-			srv := wazotest.NewServer(wazotest.Config{Users: []wazotest.User{{Username: testUser, Password: testPassword}}})
+		New: func(t *testing.T, env *providertest.Env) providertest.PasswordFixture {
+			srv := wazotest.NewServer(wazotest.Config{Users: []wazotest.User{{Username: testUser, Password: testPassword, UUID: conformanceUser}}})
 			t.Cleanup(srv.Close)
-			p, err := wazo.New(wazo.Config{BaseURL: srv.URL, ClientID: testClient, HTTPClient: srv.Client(), Timeout: time.Second})
+			p, err := wazo.New(wazo.Config{BaseURL: srv.URL, ClientID: testClient, HTTPClient: env.Client(srv.Client()), Timeout: time.Second, Logger: env.Logger})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return providertest.PasswordFixture{Provider: p, Fail: func(f providertest.Failure) { srv.Fail(wazotest.EndpointToken, failure(f)) }}
 		},
-		Username: testUser,
-		Password: testPassword,
+		Username:          testUser,
+		Password:          testPassword,
+		Identity:          provider.Identity{Subject: conformanceUser},
+		TokenInRevokePath: true,
 	})
 }
 

@@ -3,7 +3,6 @@ package whisk_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -98,14 +97,15 @@ func login(t *testing.T, s *whisktest.Server, a *whisk.Adapter, req provider.Aut
 // string form of scope is covered by TestQuirk2_ScopeArrayOrString.
 func TestConformance(t *testing.T) {
 	providertest.RunRedirect(t, providertest.RedirectHarness{
-		New: func(t *testing.T, logger *slog.Logger) providertest.RedirectFixture {
+		New: func(t *testing.T, env *providertest.Env) providertest.RedirectFixture {
 			s := newFake(t, whisktest.Config{RequirePKCE: true, RequireOfflineAccess: true, ReuseDetection: true})
 			cfg := adapterConfig(s)
+			cfg.HTTPClient = env.Client(s.Client())
 			cfg.Offline = true
 			// Generous: the oversized reply (1 MiB) must stream in under
 			// -race on a loaded machine before the timeout fires.
 			cfg.Timeout = 2 * time.Second
-			cfg.Logger = logger
+			cfg.Logger = env.Logger
 			return providertest.RedirectFixture{
 				Provider:  mustNew(t, cfg),
 				Authorize: s.AuthorizeCode,
@@ -113,6 +113,7 @@ func TestConformance(t *testing.T) {
 			}
 		},
 		RedirectURL:         fakeRedirect,
+		Identity:            provider.Identity{Subject: whisktest.DefaultUser().ID, Email: whisktest.DefaultUser().Email, Name: "Casey Cook"},
 		Scopes:              []string{"community.read", whisk.OfflineAccess},
 		ClientSecret:        fakeClient.Secret,
 		RotatesRefreshToken: true,

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,12 +32,12 @@ func newFakeGitHub(t *testing.T) *oauth2test.Server {
 	return s
 }
 
-func newAdapter(t *testing.T, s *oauth2test.Server, logger *slog.Logger) *customadapter.GitHub {
+func newAdapter(t *testing.T, s *oauth2test.Server, logger *slog.Logger, client *http.Client) *customadapter.GitHub {
 	t.Helper()
 	g, err := customadapter.New(customadapter.Config{
 		ClientID: clientID, ClientSecret: secret, RedirectURL: redirect,
 		Scopes:  []string{"read:user", "user:email"},
-		BaseURL: s.URL, APIURL: s.URL,
+		BaseURL: s.URL, APIURL: s.URL, HTTPClient: client,
 		Timeout: 300 * time.Millisecond, Logger: logger,
 	})
 	if err != nil {
@@ -50,15 +52,16 @@ func newAdapter(t *testing.T, s *oauth2test.Server, logger *slog.Logger) *custom
 // secret in any URL, error or log line.
 func TestConformance(t *testing.T) {
 	providertest.RunRedirect(t, providertest.RedirectHarness{
-		New: func(t *testing.T, logger *slog.Logger) providertest.RedirectFixture {
+		New: func(t *testing.T, env *providertest.Env) providertest.RedirectFixture {
 			s := newFakeGitHub(t)
 			return providertest.RedirectFixture{
-				Provider:  newAdapter(t, s, logger),
+				Provider:  newAdapter(t, s, env.Logger, env.Client(s.Client())),
 				Authorize: s.AuthorizeCode,
 				Fail:      func(f providertest.Failure) { s.FailNext(oauth2test.EndpointToken, string(f)) },
 			}
 		},
 		RedirectURL:         redirect,
+		Identity:            provider.Identity{Subject: strconv.Itoa(githubtest.UserID), Name: githubtest.UserLogin, Email: githubtest.UserEmail},
 		Scopes:              []string{"read:user", "user:email"},
 		ClientSecret:        secret,
 		RotatesRefreshToken: true,
@@ -83,7 +86,7 @@ func login(t *testing.T, s *oauth2test.Server, g *customadapter.GitHub) *provide
 
 func TestIdentityScopesAndRevoke(t *testing.T) {
 	s := newFakeGitHub(t)
-	g := newAdapter(t, s, slog.New(slog.DiscardHandler))
+	g := newAdapter(t, s, slog.New(slog.DiscardHandler), s.Client())
 	tok := login(t, s, g)
 	if !tok.HasScope("read:user") || !tok.HasScope("user:email") {
 		t.Errorf("scopes %q: the comma-separated reply was not split", tok.Scopes)

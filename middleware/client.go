@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/provider"
+	"github.com/gatehouse-auth/gatehouse/session"
 )
 
 // Client returns an *http.Client that calls the provider's API as the
@@ -35,9 +37,14 @@ import (
 // hosts keeps an unrestricted client (New logs a warning).
 //
 // Redirects are not followed: the credential must not travel to another
-// host. The error matches ErrNotLoggedIn when ctx carries no login.
+// host. The error matches ErrNotLoggedIn when ctx carries no login, and
+// ErrNoSession when it carries no session at all (see [Auth.Wrap]).
 func (a *Auth) Client(ctx context.Context) (*http.Client, error) {
 	login, err := a.sessions.CurrentLogin(ctx)
+	if errors.Is(err, session.ErrNoSession) {
+		a.hasSession(ctx, "Client") // logs the fix once
+		return nil, ErrNoSession
+	}
 	if err != nil {
 		return nil, fmt.Errorf("middleware: client: %w", err)
 	}

@@ -18,9 +18,16 @@ const csrfKey = "gatehouse.csrf"
 // CSRFToken returns the session's synchroniser token (OWASP CSRF
 // Prevention Cheat Sheet), creating it when absent. Forms posting to
 // {BasePath}/logout or {BasePath}/token send it as the "csrf_token" field;
-// scripts send it as the X-CSRF-Token header. ctx must carry the session
-// (inside [Auth.Wrap], Require or Optional).
+// scripts send it as the X-CSRF-Token header.
+//
+// ctx must carry the session: a request context inside [Auth.Wrap]
+// (net/http) or echoauth.Sessions (Echo), or inside Require or Optional.
+// Without one CSRFToken does not panic: it returns "" and logs, once per
+// Auth, an error that names the fix.
 func (a *Auth) CSRFToken(ctx context.Context) string {
+	if !a.hasSession(ctx, "CSRFToken") {
+		return ""
+	}
 	sm := a.sessions.Sessions()
 	if t := sm.GetString(ctx, csrfKey); t != "" {
 		return t

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
+
 	"github.com/gatehouse-auth/gatehouse/middleware/jwtauth"
 	"github.com/gatehouse-auth/gatehouse/provider"
 	"github.com/gatehouse-auth/gatehouse/session"
@@ -41,6 +43,12 @@ var ErrUpstreamHost = errors.New("middleware: upstream host not allowed")
 // login. It matches session.ErrNotLoggedIn too.
 var ErrNotLoggedIn = fmt.Errorf("middleware: %w", session.ErrNotLoggedIn)
 
+// ErrNoSession is returned by [Auth.Client] when the context carries no
+// session at all: the handler runs outside [Auth.Wrap] (net/http) or
+// echoauth.Sessions (Echo), and outside Require and Optional. It matches
+// session.ErrNoSession too.
+var ErrNoSession = fmt.Errorf("middleware: %w: wrap the whole handler stack with auth.Wrap (net/http) or e.Use(echoauth.Sessions(auth)) (Echo)", session.ErrNoSession)
+
 // Config configures an [Auth]. Fields marked Required must be set; every
 // other field has the documented default.
 type Config struct {
@@ -53,18 +61,24 @@ type Config struct {
 	Providers []provider.Provider
 
 	// Sessions stores login attempts and logins. Default:
-	// session.New(session.Config{}) (in-memory store, __Host- Secure cookie).
+	// session.New(session.Config{}) (in-memory store, __Host-gatehouse
+	// Secure cookie; with DevMode, "gatehouse" without Secure).
 	Sessions *session.Manager
 
 	// BasePath is the absolute path the auth routes live under. Default
 	// "/auth".
 	BasePath string
 
-	// PublicURL is the app's external base URL, e.g. "https://app.example".
-	// It is used for the same-origin (Origin header) CSRF check of POST
-	// requests; nothing is ever derived from Host or X-Forwarded-* headers.
-	// Optional: without it only Sec-Fetch-Site and the synchroniser token
-	// prove same origin. Required (http on a loopback host) with DevMode.
+	// PublicURL is the app's external origin, e.g. "https://app.example"
+	// (scheme, host and port; no path). It is used for the same-origin
+	// (Origin header) CSRF check of POST requests and to check each
+	// redirect provider's callback URL (see [CallbackURL]); nothing is ever
+	// derived from Host or X-Forwarded-* headers. It must be https; plain
+	// http is accepted only on a loopback host (localhost, 127.0.0.0/8,
+	// [::1]) and only together with DevMode: New fails for http without
+	// DevMode. Optional, except with DevMode: without it only
+	// Sec-Fetch-Site and the synchroniser token prove same origin, and
+	// callback URLs are checked by path only.
 	PublicURL string
 
 	// DefaultReturnTo is where users land after login or logout when the
@@ -117,9 +131,18 @@ type Config struct {
 	// trusted proxy; Gatehouse never reads X-Forwarded-For by itself.
 	ClientIP func(r *http.Request) string
 
-	// DevMode allows a session cookie without the Secure flag, and only when
-	// PublicURL is plain http on a loopback host. Without it New fails when
-	// the session cookie is not Secure. Default false.
+	// DevMode is local development in one switch. It requires PublicURL to
+	// be plain http on a loopback host (localhost, 127.0.0.0/8, [::1]):
+	// New fails for DevMode without PublicURL and for DevMode with any
+	// other PublicURL (an https or non-loopback URL means the app is not
+	// on a developer's machine, and a cookie without Secure there would be
+	// a silent downgrade). With Sessions nil, DevMode makes Gatehouse's
+	// session cookie "gatehouse": host-only, HttpOnly, SameSite=Lax and
+	// not Secure (no __Host- prefix, which browsers accept only on Secure
+	// cookies); New logs this once at Warn. With Sessions set, the app's
+	// cookie must already be so: New fails for a Secure cookie, a
+	// __Host- or __Secure- name, or a Domain. Without DevMode, New fails
+	// for a cookie without Secure and for an http PublicURL. Default false.
 	DevMode bool
 
 	// RevokeTimeout bounds each background upstream revocation attempt at
@@ -231,6 +254,8 @@ type Auth struct {
 	scopeMu   sync.RWMutex
 	scopeSets map[string][]string // RequireScopes id → extra scopes
 
+	noSession sync.Once // logs the first accessor call without a session
+
 	revokes   sync.WaitGroup
 	stop      chan struct{} // closed by Close: pending revocation retries end
 	closeOnce sync.Once
@@ -327,20 +352,17 @@ func New(cfg Config) (*Auth, error) {
 		a.allowedHosts[h] = true
 	}
 
-	var publicURL *url.URL
-	if cfg.PublicURL != "" {
-		u, err := url.Parse(cfg.PublicURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-			return nil, fmt.Errorf("%w: PublicURL must be an absolute http(s) URL", ErrConfig)
-		}
-		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-			return nil, fmt.Errorf("%w: PublicURL must be https (http only on loopback hosts)", ErrConfig)
-		}
-		publicURL = u
-		a.publicOrigin = u.Scheme + "://" + u.Host
+	origin, err := checkPublicURL(cfg.PublicURL, cfg.DevMode)
+	if err != nil {
+		return nil, err
+	}
+	a.publicOrigin = origin
+	if err := a.checkRedirectURLs(); err != nil {
+		return nil, err
 	}
 
-	if cfg.Sessions == nil {
+	ownSessions := cfg.Sessions == nil
+	if ownSessions {
 		m, err := session.New(session.Config{Logger: cfg.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("%w: default sessions: %v", ErrConfig, err)
@@ -352,16 +374,11 @@ func New(cfg Config) (*Auth, error) {
 	if sm == nil {
 		return nil, fmt.Errorf("%w: Sessions has no scs manager", ErrConfig)
 	}
-	if !sm.Cookie.Secure {
-		if !cfg.DevMode {
-			return nil, fmt.Errorf("%w: the session cookie is not Secure (set DevMode for plain-http localhost development)", ErrConfig)
+	if err := checkCookie(sm, cfg.DevMode, ownSessions, cfg.PublicURL, a.log); err != nil {
+		if ownSessions {
+			_ = cfg.Sessions.Close()
 		}
-		if publicURL == nil || publicURL.Scheme != "http" || !isLoopback(publicURL.Hostname()) {
-			return nil, fmt.Errorf("%w: DevMode requires PublicURL to be http on a loopback host", ErrConfig)
-		}
-		if strings.HasPrefix(sm.Cookie.Name, "__Host-") || strings.HasPrefix(sm.Cookie.Name, "__Secure-") {
-			return nil, fmt.Errorf("%w: cookie name %q requires the Secure flag; rename it for DevMode", ErrConfig, sm.Cookie.Name)
-		}
+		return nil, err
 	}
 
 	if cfg.DefaultReturnTo == "" {
@@ -484,10 +501,14 @@ func (a *Auth) LoginURL(providerName, returnTo string) string {
 //
 //	http.ListenAndServe(addr, auth.Wrap(mux))
 //
-// Handler, Require, Optional and RequireScopes detect a Wrap around them and
-// otherwise load the session themselves, so forgetting Wrap costs an extra
-// store read, never correctness. Do not wrap with the scs manager's own
-// LoadAndSave in addition.
+// Handler, Require, RequireAPI, Optional and RequireScopes detect a Wrap
+// around them and otherwise load the session themselves: behind them,
+// forgetting Wrap costs an extra store read, never correctness. A handler
+// behind none of them (a public page) has a session only inside Wrap:
+// without it [Auth.CSRFToken] returns "" and [Auth.Client] returns
+// [ErrNoSession] (neither panics), and the first such call logs an error
+// that names Wrap. Do not wrap with the scs manager's own LoadAndSave in
+// addition.
 func (a *Auth) Wrap(h http.Handler) http.Handler {
 	marked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadedKey, a)))
@@ -506,6 +527,31 @@ func (a *Auth) ensureLoaded(h http.Handler) http.Handler {
 		}
 		wrapped.ServeHTTP(w, r)
 	})
+}
+
+// hasSession reports whether ctx carries a session of a's manager.
+// Without one it logs, once per Auth, which call needed it and the fix.
+func (a *Auth) hasSession(ctx context.Context, what string) bool {
+	if ctx.Value(loadedKey) == a || scsHasSession(a.sessions.Sessions(), ctx) {
+		return true
+	}
+	a.noSession.Do(func() {
+		a.log.LogAttrs(ctx, slog.LevelError, "gatehouse: "+what+" called on a request without a session: wrap the whole handler stack with auth.Wrap (net/http) or e.Use(echoauth.Sessions(auth)) (Echo)",
+			slog.String("event", "no_session"))
+	})
+	return false
+}
+
+// scsHasSession reports whether ctx carries a session loaded by sm (scs
+// panics on a missing one; that panic is what this turns into false).
+func scsHasSession(sm *scs.SessionManager, ctx context.Context) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	_ = sm.Status(ctx)
+	return true
 }
 
 func (a *Auth) now() time.Time { return a.cfg.Now() }

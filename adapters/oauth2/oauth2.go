@@ -293,6 +293,11 @@ func IsLoopback(host string) bool {
 // Name implements provider.Provider.
 func (a *Adapter) Name() string { return a.cfg.Name }
 
+// RedirectURL returns Config.RedirectURL, the callback URL sent to the
+// provider. middleware.New checks it against the URL it serves the
+// callback at.
+func (a *Adapter) RedirectURL() string { return a.cfg.RedirectURL }
+
 // Config returns a copy of the adapter's configuration.
 func (a *Adapter) Config() Config { return a.cfg }
 

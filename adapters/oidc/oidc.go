@@ -382,6 +382,11 @@ func authMethod(cfg Config, supported []string) (AuthMethod, error) {
 // Name implements provider.Provider.
 func (p *Provider) Name() string { return p.cfg.Name }
 
+// RedirectURL returns Config.RedirectURL, the callback URL sent to the
+// OpenID Provider. middleware.New checks it against the URL it serves the
+// callback at.
+func (p *Provider) RedirectURL() string { return p.cfg.RedirectURL }
+
 // Config returns a copy of the configuration with defaults filled in
 // (AuthMethod is the method in use).
 func (p *Provider) Config() Config {

@@ -275,6 +275,10 @@ func (a *Adapter) AuthURL(req provider.AuthRequest) string {
 // Name implements provider.Provider.
 func (a *Adapter) Name() string { return a.oa.Name() }
 
+// RedirectURL returns Config.RedirectURL, the callback URL sent to Whisk.
+// middleware.New checks it against the URL it serves the callback at.
+func (a *Adapter) RedirectURL() string { return a.oa.RedirectURL() }
+
 // Exchange implements provider.RedirectProvider: a form POST of the code,
 // redirect_uri, code_verifier, client_id and client_secret to
 // /oauth/v2/token. A used, expired or unknown code matches

@@ -1,0 +1,128 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/gatehouse-auth/gatehouse/provider"
+)
+
+// DevCookieName is the session cookie's name in development mode
+// (Config.DevMode with Config.Sessions nil). It has no __Host- prefix:
+// browsers accept that prefix only on Secure cookies, and a Secure cookie
+// is not sent back over plain http by every browser.
+const DevCookieName = "gatehouse"
+
+// RedirectURLProvider is an optional interface of a
+// provider.RedirectProvider that reports the redirect (callback) URL it
+// sends to the provider. The adapters built on adapters/oauth2 implement
+// it. [New] compares it with the URL Gatehouse serves the provider's
+// callback at ([CallbackURL]) and fails on any difference, so a wrong
+// host, path or provider name is reported at start instead of as a 404
+// after the provider's consent page.
+type RedirectURLProvider interface {
+	RedirectURL() string
+}
+
+// CallbackURL returns the URL Gatehouse serves the authorization-code
+// callback of the provider named name at: publicURL (an origin such as
+// "https://app.example"; a trailing slash is dropped) + basePath (""
+// means [DefaultBasePath]) + "/" + name + "/callback". Pass it as the
+// adapter's RedirectURL and register it with the provider byte for byte:
+//
+//	whisk.Config{RedirectURL: middleware.CallbackURL("https://app.example", "", "whisk")}
+//	// "https://app.example/auth/whisk/callback"
+func CallbackURL(publicURL, basePath, name string) string {
+	if basePath == "" {
+		basePath = DefaultBasePath
+	}
+	return strings.TrimRight(publicURL, "/") + strings.TrimRight(basePath, "/") + "/" + url.PathEscape(name) + "/callback"
+}
+
+// checkPublicURL validates Config.PublicURL against Config.DevMode and
+// returns its origin ("" when unset). Every inconsistent combination is
+// an error: http off loopback, http without DevMode, DevMode without an
+// http loopback URL.
+func checkPublicURL(raw string, dev bool) (string, error) {
+	if raw == "" {
+		if dev {
+			return "", fmt.Errorf("%w: DevMode needs PublicURL, the plain-http loopback URL the app is opened at (for example http://127.0.0.1:8080)", ErrConfig)
+		}
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%w: PublicURL %q must be an absolute http(s) URL", ErrConfig, raw)
+	}
+	if u.Path != "" && u.Path != "/" {
+		return "", fmt.Errorf("%w: PublicURL %q must be an origin (scheme://host[:port]) without a path; the routes live under BasePath", ErrConfig, raw)
+	}
+	loopback := isLoopback(u.Hostname())
+	switch {
+	case u.Scheme == "http" && !loopback:
+		return "", fmt.Errorf("%w: PublicURL %q must be https (plain http only on a loopback host, with DevMode)", ErrConfig, raw)
+	case u.Scheme == "http" && !dev:
+		return "", fmt.Errorf("%w: PublicURL %q is plain http: set DevMode for local development, or use https", ErrConfig, raw)
+	case u.Scheme == "https" && dev:
+		return "", fmt.Errorf("%w: DevMode is for plain-http loopback URLs only, PublicURL is %q: unset DevMode", ErrConfig, raw)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// checkCookie checks the session cookie against DevMode. With own (the
+// session manager New created) and dev, it makes the cookie a development
+// cookie and logs that once.
+func checkCookie(sm *scs.SessionManager, dev, own bool, publicURL string, log *slog.Logger) error {
+	if !dev {
+		if !sm.Cookie.Secure {
+			return fmt.Errorf("%w: the session cookie %q is not Secure (set DevMode for plain-http loopback development)", ErrConfig, sm.Cookie.Name)
+		}
+		return nil
+	}
+	if own {
+		sm.Cookie.Name, sm.Cookie.Secure, sm.Cookie.Domain = DevCookieName, false, ""
+		log.LogAttrs(context.Background(), slog.LevelWarn,
+			"gatehouse: DevMode: session cookie "+DevCookieName+" is host-only and not Secure, for "+publicURL+" only; never enable DevMode in production",
+			slog.String("event", "dev_mode"), slog.String("cookie", DevCookieName), slog.String("public_url", publicURL))
+		return nil
+	}
+	switch {
+	case sm.Cookie.Secure:
+		return fmt.Errorf("%w: DevMode: the session cookie %q is Secure, which not every browser sends back over plain http: set Cookie.Secure = false, or leave Sessions nil and DevMode sets it", ErrConfig, sm.Cookie.Name)
+	case strings.HasPrefix(sm.Cookie.Name, "__Host-") || strings.HasPrefix(sm.Cookie.Name, "__Secure-"):
+		return fmt.Errorf("%w: DevMode: cookie name %q requires the Secure flag; rename it (for example %q)", ErrConfig, sm.Cookie.Name, DevCookieName)
+	case sm.Cookie.Domain != "":
+		return fmt.Errorf("%w: DevMode: the session cookie must be host-only (Cookie.Domain is %q)", ErrConfig, sm.Cookie.Domain)
+	}
+	return nil
+}
+
+// checkRedirectURLs compares each redirect provider's RedirectURL (when
+// it reports one) with the URL its callback is served at: the whole URL
+// when PublicURL is set, else its path.
+func (a *Auth) checkRedirectURLs() error {
+	for _, name := range a.order {
+		p := a.providers[name]
+		rp, ok := p.(RedirectURLProvider)
+		if _, redirect := p.(provider.RedirectProvider); !ok || !redirect {
+			continue
+		}
+		got := rp.RedirectURL()
+		path := a.base + "/" + url.PathEscape(name) + "/callback"
+		if a.publicOrigin != "" {
+			if want := a.publicOrigin + path; got != want {
+				return fmt.Errorf("%w: provider %s: RedirectURL is %q, expected %q (PublicURL + BasePath + /%s/callback; register that URL with the provider too)", ErrConfig, name, got, want, name)
+			}
+			continue
+		}
+		if u, err := url.Parse(got); err != nil || u.EscapedPath() != path {
+			return fmt.Errorf("%w: provider %s: RedirectURL is %q, expected a URL with path %q (BasePath + /%s/callback)", ErrConfig, name, got, path, name)
+		}
+	}
+	return nil
+}

@@ -2,7 +2,9 @@
 # services.sh — the real backing services Gatehouse's tests use, on 127.0.0.1.
 #
 #   scripts/services.sh start   install (Debian) and start Redis and PostgreSQL,
-#                               and install Chromium (started by the browser tests)
+#                               install Chromium (started by the browser tests),
+#                               install the pinned OpenID Provider (panva's
+#                               oidc-provider, npm ci from e2e/oidcop) and start it
 #   scripts/services.sh stop    stop exactly what start started, remove its data
 #   scripts/services.sh status  say what is running
 #   scripts/services.sh env     print the export lines again
@@ -11,18 +13,33 @@
 #
 #   export GATEHOUSE_REDIS_ADDR=127.0.0.1:6390
 #   export GATEHOUSE_POSTGRES_DSN=postgres://gatehouse:gatehouse@127.0.0.1:5439/gatehouse?sslmode=disable
+#   export GATEHOUSE_OIDC_ISSUER=http://127.0.0.1:9840
+#   export GATEHOUSE_OIDC_CLIENT_ID=... GATEHOUSE_OIDC_CLIENT_SECRET=...
+#   export GATEHOUSE_OIDC_REGISTRATION_TOKEN=...
 #
 # and writes the same lines to .gatehouse-services/env (source it).
 # Everything lives under .gatehouse-services/ (override with
 # GATEHOUSE_SERVICES_DIR); ports with GATEHOUSE_REDIS_PORT and
 # GATEHOUSE_PG_PORT. Redis keeps nothing on disk; PostgreSQL's data directory
 # is temporary (removed by stop). Both listen on 127.0.0.1 only.
+#
+# The OpenID Provider (e2e/oidcop/server.mjs) needs Node.js >= 20.12 (the
+# machine image ships 20; where node is missing or older, start installs
+# Debian's nodejs and npm and says which version it got). The pinned package
+# is installed with `npm ci` into .gatehouse-services/oidcop-install (kept
+# across stop, reinstalled when package-lock.json or node changes); the OP
+# listens on 127.0.0.1:GATEHOUSE_OIDCOP_PORT (default 9840) with issuer
+# http://127.0.0.1:PORT, its access tokens live GATEHOUSE_OIDCOP_ACCESS_TTL
+# seconds (default 8), and its client secret and registration token are new
+# random values at each start.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${GATEHOUSE_SERVICES_DIR:-$root/.gatehouse-services}
 redis_port=${GATEHOUSE_REDIS_PORT:-6390}
 pg_port=${GATEHOUSE_PG_PORT:-5439}
+op_port=${GATEHOUSE_OIDCOP_PORT:-9840}
+op_access_ttl=${GATEHOUSE_OIDCOP_ACCESS_TTL:-8}
 pg_user=gatehouse
 pg_pass=gatehouse
 pg_db=gatehouse
@@ -32,6 +49,11 @@ pg_dir=$dir/postgres
 pg_data=$pg_dir/data
 pg_sock=$pg_dir/run
 envfile=$dir/env
+op_src=$root/e2e/oidcop
+op_install=$dir/oidcop-install
+op_dir=$dir/oidcop
+# Oldest Node.js the pinned oidc-provider runs on (it uses crypto.hash).
+node_min=20.12.0
 
 die() {
 	echo "services.sh: $*" >&2
@@ -85,6 +107,7 @@ ensure_packages() {
 	command -v psql >/dev/null || want+=(postgresql-client)
 	id postgres >/dev/null 2>&1 || want+=(postgresql)
 	chromium_bin >/dev/null || want+=(chromium)
+	command -v curl >/dev/null || want+=(curl)
 	if [ ${#want[@]} -gt 0 ]; then
 		apt_install $(printf '%s\n' "${want[@]}" | sort -u)
 	fi
@@ -169,10 +192,122 @@ start_postgres() {
 	SQL
 }
 
+node_version() { node -e 'process.stdout.write(process.versions.node)' 2>/dev/null; }
+
+# version_ge A B: A >= B (dotted versions).
+version_ge() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$2" ]; }
+
+# ensure_node makes sure node >= node_min and npm are there, installing
+# Debian's nodejs and npm otherwise (and saying which version that gave).
+ensure_node() {
+	local v
+	v=$(node_version || true)
+	if [ -n "$v" ] && version_ge "$v" "$node_min" && command -v npm >/dev/null; then
+		return 0
+	fi
+	echo "services.sh: Node.js ${v:-not found}${v:+ (older than $node_min)} or npm missing: installing Debian's nodejs and npm" >&2
+	apt_install nodejs npm
+	v=$(node_version || true)
+	echo "services.sh: Debian gave Node.js ${v:-nothing} ($(command -v node || echo 'no node'))" >&2
+	if [ -z "$v" ] || ! version_ge "$v" "$node_min"; then
+		die "Node.js ${v:-missing} is older than $node_min, which the pinned oidc-provider needs: install Node.js $node_min or newer"
+	fi
+}
+
+# install_oidcop runs npm ci for e2e/oidcop into op_install, unless the same
+# lock was already installed there with the same node.
+install_oidcop() {
+	local want
+	want="$(cat "$op_src/package.json" "$op_src/package-lock.json" "$op_src/.npmrc" | sha256sum | cut -d' ' -f1) node-$(node_version)"
+	if [ -f "$op_install/.stamp" ] && [ "$(cat "$op_install/.stamp")" = "$want" ] &&
+		[ -f "$op_install/node_modules/oidc-provider/package.json" ]; then
+		return 0
+	fi
+	rm -rf "$op_install"
+	mkdir -p "$op_install"
+	cp "$op_src/package.json" "$op_src/package-lock.json" "$op_src/.npmrc" "$op_install/"
+	(cd "$op_install" && npm ci --ignore-scripts --no-audit --no-fund >"$dir/npm.log" 2>&1) ||
+		{ logtail "$dir/npm.log"; die "npm ci of the OpenID Provider (e2e/oidcop) failed (log: $dir/npm.log)"; }
+	echo "$want" >"$op_install/.stamp"
+}
+
+oidcop_issuer() { echo "http://127.0.0.1:$op_port"; }
+
+oidcop_up() {
+	curl -fsS -m 2 "$(oidcop_issuer)/.well-known/openid-configuration" 2>/dev/null |
+		grep -qF "\"issuer\":\"$(oidcop_issuer)\""
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+randtoken() { head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+
+start_oidcop() {
+	mkdir -p "$op_dir"
+	if pid_alive "$op_dir/op.pid" && [ -s "$op_dir/config" ] && oidcop_up; then
+		return 0
+	fi
+	if pid_alive "$op_dir/op.pid"; then
+		stop_oidcop # ours but not answering: start afresh
+		mkdir -p "$op_dir"
+	fi
+	if port_busy "$op_port"; then
+		die "something that is not ours already answers on 127.0.0.1:$op_port (set GATEHOUSE_OIDCOP_PORT)"
+	fi
+	ensure_node
+	install_oidcop
+	cp "$op_src/server.mjs" "$op_install/server.mjs"
+	local secret regtok
+	secret=$(randtoken)
+	regtok=$(randtoken)
+	(umask 077 && printf 'op_client_id=gatehouse-e2e\nop_client_secret=%s\nop_registration_token=%s\n' \
+		"$secret" "$regtok" >"$op_dir/config")
+	(
+		cd "$op_install" || exit 1
+		# A simple command in the background: $! is node itself (setsid
+		# does not fork here: the child leads no process group).
+		OIDCOP_PORT=$op_port OIDCOP_CLIENT_ID=gatehouse-e2e OIDCOP_CLIENT_SECRET=$secret \
+			OIDCOP_REGISTRATION_TOKEN=$regtok OIDCOP_ACCESS_TOKEN_TTL=$op_access_ttl \
+			setsid nohup node server.mjs >>"$op_dir/op.log" 2>&1 </dev/null &
+		echo $! >"$op_dir/op.pid"
+	)
+	local i
+	for i in $(seq 1 200); do
+		oidcop_up && return 0
+		pid_alive "$op_dir/op.pid" || break
+		sleep 0.1
+	done
+	logtail "$op_dir/op.log"
+	die "the OpenID Provider did not answer on $(oidcop_issuer) (log: $op_dir/op.log)"
+}
+
+stop_oidcop() {
+	local pidf=$op_dir/op.pid pid i
+	if pid_alive "$pidf"; then
+		pid=$(cat "$pidf")
+		kill "$pid" 2>/dev/null || true
+		for i in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$op_dir" # the npm ci install (op_install) is kept
+}
+
 env_lines() {
 	echo "export GATEHOUSE_REDIS_ADDR=127.0.0.1:$redis_port"
 	echo "export GATEHOUSE_POSTGRES_DSN='postgres://$pg_user:$pg_pass@127.0.0.1:$pg_port/$pg_db?sslmode=disable'"
 	echo "export GATEHOUSE_CHROMIUM=$(chromium_bin)"
+	if [ -s "$op_dir/config" ]; then
+		local op_client_id op_client_secret op_registration_token
+		# shellcheck disable=SC1091
+		. "$op_dir/config"
+		echo "export GATEHOUSE_OIDC_ISSUER=$(oidcop_issuer)"
+		echo "export GATEHOUSE_OIDC_CLIENT_ID=$op_client_id"
+		echo "export GATEHOUSE_OIDC_CLIENT_SECRET=$op_client_secret"
+		echo "export GATEHOUSE_OIDC_REGISTRATION_TOKEN=$op_registration_token"
+	fi
 }
 
 stop_redis() {
@@ -207,6 +342,7 @@ start)
 	ensure_packages
 	start_redis
 	start_postgres
+	start_oidcop
 	env_lines >"$envfile"
 	cat "$envfile"
 	;;
@@ -214,6 +350,7 @@ stop)
 	[ -d "$dir" ] || exit 0
 	stop_redis
 	stop_postgres
+	stop_oidcop
 	rm -f "$envfile"
 	;;
 status)
@@ -223,6 +360,7 @@ status)
 	else
 		echo "postgres: down"
 	fi
+	if pid_alive "$op_dir/op.pid" && oidcop_up; then echo "oidc-provider: up at $(oidcop_issuer)"; else echo "oidc-provider: down"; fi
 	;;
 env)
 	env_lines

@@ -92,18 +92,23 @@ func buildSecApp(t testing.TB, mutate func(*middleware.Config)) (*secApp, error)
 	app.wz = wazotest.NewServer(wazotest.Config{Users: []wazotest.User{{Username: "alice", Password: "correct-horse-battery"}}})
 	t.Cleanup(app.wz.Close)
 	logger := slog.New(slog.NewTextHandler(app.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	acfg := func(name string, s *oauth2test.Server) oauth2.Config {
+	acfg := func(public, name string, s *oauth2test.Server) oauth2.Config {
 		return oauth2.Config{Name: name, ClientID: secClientID, ClientSecret: secSecret,
 			AuthURL: s.AuthorizeURL(), TokenURL: s.TokenURL(), RevocationURL: s.RevocationURL(), UserInfoURL: s.UserInfoURL(),
-			RedirectURL: secPublicURL + "/auth/" + name + "/callback", Scopes: []string{"openid"}, Logger: logger}
+			RedirectURL: public + "/auth/" + name + "/callback", Scopes: []string{"openid"}, Logger: logger}
 	}
-	alpha, err := oauth2.New(acfg("alpha", app.alpha))
-	if err != nil {
-		t.Fatal(err)
+	// adapters builds alpha and imp with their callbacks under public.
+	adapters := func(public string) (alpha, imp provider.Provider, err error) {
+		a, err := oauth2.New(acfg(public, "alpha", app.alpha))
+		if err != nil {
+			return nil, nil, err
+		}
+		icfg := acfg(public, "imp", app.imp)
+		icfg.AllowImplicit = true
+		i, err := oauth2.NewImplicit(icfg)
+		return a, i, err
 	}
-	icfg := acfg("imp", app.imp)
-	icfg.AllowImplicit = true
-	imp, err := oauth2.NewImplicit(icfg)
+	alpha, imp, err := adapters(secPublicURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +140,22 @@ func buildSecApp(t testing.TB, mutate func(*middleware.Config)) (*secApp, error)
 	}
 	if mutate != nil {
 		mutate(&cfg)
+	}
+	if cfg.PublicURL != "" && cfg.PublicURL != secPublicURL {
+		// New checks each adapter's RedirectURL against PublicURL: the
+		// callbacks follow a PublicURL the test changed.
+		a2, i2, err := adapters(strings.TrimRight(cfg.PublicURL, "/"))
+		for i, p := range cfg.Providers {
+			if err != nil {
+				break // a PublicURL no adapter accepts: New refuses it too
+			}
+			switch p {
+			case alpha:
+				cfg.Providers[i] = a2
+			case imp:
+				cfg.Providers[i] = i2
+			}
+		}
 	}
 	app.auth, err = middleware.New(cfg)
 	if err != nil {

@@ -77,6 +77,14 @@ func adapterRoot(p string) string {
 	return parts[0] + "/" + parts[1]
 }
 
+// oidcPresets are the OpenID Connect presets: each is a configuration of
+// adapters/oidc (adapters/github, plain OAuth2, is one of adapters/oauth2
+// like any adapter).
+var oidcPresets = map[string]bool{
+	"adapters/google": true, "adapters/entra": true, "adapters/okta": true, "adapters/auth0": true,
+	"adapters/keycloak": true, "adapters/gitlab": true,
+}
+
 // allowedInternal decides whether package p may import our package q.
 // test says the import comes from test code.
 func allowedInternal(p, q string, test bool) (bool, string) {
@@ -104,10 +112,14 @@ func allowedInternal(p, q string, test bool) (bool, string) {
 		switch {
 		case q == "provider", q == "adapters/oauth2" && own != "adapters/oauth2":
 			return true, ""
+		case q == "adapters/oidc" && oidcPresets[own]:
+			return true, "" // an OpenID Connect preset is configuration over adapters/oidc
 		case under(q, own) && !isFake(q):
 			return true, ""
 		case test && (under(q, own) || q == "adapters/oauth2/oauth2test" || q == "provider/providertest"):
 			return true, "" // its own fake (or the engine its fake is built on)
+		case test && q == "adapters/oidc/oidctest" && oidcPresets[own]:
+			return true, "" // a preset's tests run against the fake OP of its engine
 		case test && isFake(q):
 			return false, "an adapter's tests use only its own fake"
 		}
@@ -305,8 +317,20 @@ func TestCheckerCatchesViolations(t *testing.T) {
 		{ImportPath: m("middleware/echoauth"), Imports: []string{m("middleware"), "github.com/labstack/echo/v4"}},
 		{ImportPath: m("e2e"), Imports: []string{"github.com/gavv/httpexpect/v2", m("session/redislock")}},
 		{ImportPath: "example.com/other", Imports: []string{m("middleware")}},
+		{ImportPath: m("adapters/wazo/wazotest"), Imports: []string{m("provider")}, TestImports: []string{m("adapters/oidc")}},
+		{ImportPath: m("adapters/startgg/startggtest"), Imports: []string{m("adapters/oidc/oidctest")}},
+		{ImportPath: m("adapters/github"), Imports: []string{m("adapters/oidc")}, XTestImports: []string{m("adapters/oidc/oidctest")}},
+		{ImportPath: m("adapters/github/githubtest"), Imports: []string{m("adapters/github")}},
+		{ImportPath: m("adapters/google"), Imports: []string{m("adapters/oidc"), m("adapters/entra")}, XTestImports: []string{m("adapters/whisk/whisktest")}},
 	}
 	want := []violation{
+		{"adapters/wazo/wazotest", "adapters/oidc", true, "a fake imports only provider and adapters/oauth2/oauth2test"},
+		{"adapters/startgg/startggtest", "adapters/oidc/oidctest", false, "a fake imports only provider and adapters/oauth2/oauth2test"},
+		{"adapters/github", "adapters/oidc", false, "adapters import only provider and adapters/oauth2"},
+		{"adapters/github", "adapters/oidc/oidctest", true, "an adapter's tests use only its own fake"},
+		{"adapters/github/githubtest", "adapters/github", false, "a fake never imports the adapter it fakes"},
+		{"adapters/google", "adapters/entra", false, "adapters import only provider and adapters/oauth2"},
+		{"adapters/google", "adapters/whisk/whisktest", true, "an adapter's tests use only its own fake"},
 		{"provider", "session", false, "provider imports nothing from this module"},
 		{"provider/providertest", "adapters/oauth2", false, "providertest imports only provider"},
 		{"adapters/whisk", "session", false, "adapters import only provider and adapters/oauth2"},
@@ -344,6 +368,9 @@ func TestCheckerCatchesViolations(t *testing.T) {
 			XTestImports: []string{m("middleware/echoauth"), m("adapters/wazo/wazotest"), m("middleware/internal/flowtest")}},
 		{ImportPath: m("middleware/internal/flowtest"), Imports: []string{m("adapters/oauth2"), m("adapters/oauth2/oauth2test")}},
 		{ImportPath: m("examples/demo"), Imports: []string{m("adapters/whisk"), "github.com/labstack/echo/v4"}},
+		{ImportPath: m("adapters/entra"), Imports: []string{m("provider"), m("adapters/oidc")}, XTestImports: []string{m("adapters/oidc/oidctest"), m("provider/providertest")}},
+		{ImportPath: m("adapters/github"), Imports: []string{m("provider"), m("adapters/oauth2")}, XTestImports: []string{m("adapters/github/githubtest")}},
+		{ImportPath: m("adapters/github/githubtest"), Imports: []string{m("provider"), m("adapters/oauth2/oauth2test")}},
 	}
 	if v := checkImports(good); len(v) != 0 {
 		t.Errorf("a valid graph was flagged: %v", v)

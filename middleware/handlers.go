@@ -30,6 +30,7 @@ import (
 //	POST      {base}/token                   mint a bearer JWT for the session (Config.JWT)
 //	GET       {base}/.well-known/jwks.json   the JWT public keys (Config.JWT)
 //
+//	POST      {base}/token/revoke            end a bearer JWT's session, RFC 7009 shaped (Config.JWT)
 // Mount it at BasePath+"/" on a mux: mux.Handle("/auth/", auth.Handler()).
 // It loads the session itself unless [Auth.Wrap] is already around it.
 func (a *Auth) Handler() http.Handler {
@@ -58,6 +59,9 @@ func (a *Auth) route(w http.ResponseWriter, r *http.Request) {
 		return
 	case ".well-known/jwks.json":
 		if a.cfg.JWT == nil {
+	case "token/revoke":
+		a.revokeToken(w, r)
+		return
 			a.notFound(w, r)
 			return
 		}

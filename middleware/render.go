@@ -243,7 +243,7 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, f failure) {
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
-	if wantsJSON(r) {
+	if isAPI(r) {
 		if f.status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 		}

@@ -29,6 +29,7 @@ type authInfo struct {
 	identity provider.Identity // a copy: LoginFrom's login may be changed by the handler
 	login    *session.Login    // nil from WithIdentity
 	scopes   []string          // owned: never handed out without a copy
+	method   AuthMethod        // cookie or bearer; "" from WithIdentity
 }
 
 func authFrom(ctx context.Context) *authInfo {
@@ -159,14 +160,19 @@ func (a *Auth) authenticate(r *http.Request) (*http.Request, error) {
 	if !bearer && tok != nil {
 		scopes = tok.Scopes // tok is this request's own copy (Token clones)
 	}
-	ctx = context.WithValue(ctx, authKey, &authInfo{identity: login.Identity, login: login, scopes: scopes})
+	method := AuthMethodCookie
+	if bearer {
+		method = AuthMethodBearer
+	}
+	ctx = context.WithValue(ctx, authKey, &authInfo{identity: login.Identity, login: login, scopes: scopes, method: method})
 	return r.WithContext(ctx), nil
 }
 
 // Require lets only logged-in requests through to next: a cookie session,
 // or (with Config.JWT) a bearer JWT whose session still exists. Browsers
 // and API clients are told apart by Accept, Authorization and
-// X-Requested-With. Outcomes:
+// X-Requested-With (an Accept of "*/*", as curl sends, counts as a
+// browser: use [Auth.RequireAPI] for API routes). Outcomes:
 //
 //   - not logged in: browsers get 302 to the login (the single redirect
 //     provider's, else the chooser) with return_to; API clients get 401
@@ -293,7 +299,7 @@ func (a *Auth) deny(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="invalid_token"`)
 		a.fail(w, r, failure{status: http.StatusUnauthorized, code: "invalid_token", message: "The access token is invalid or expired.", err: err})
 	case errors.Is(err, errAnonymous), errors.Is(err, session.ErrReauthRequired):
-		if wantsJSON(r) {
+		if isAPI(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 			a.fail(w, r, failure{status: http.StatusUnauthorized, code: "unauthorized", message: "Sign in to continue."})
 			return

@@ -26,11 +26,12 @@ import (
 //	POST      {base}/{provider}/login        password login (form or JSON)
 //	GET       {base}/{provider}/callback     authorization-code callback (or the implicit fragment page)
 //	POST      {base}/{provider}/implicit     implicit grant: fragment values posted by the callback page
+//	GET       {base}/{provider}/logged-out   return from RP-initiated logout (EndSessionProvider)
 //	GET|POST  {base}/logout                  confirmation page | logout (CSRF-protected)
 //	POST      {base}/token                   mint a bearer JWT for the session (Config.JWT)
+//	POST      {base}/token/revoke            end a bearer JWT's session, RFC 7009 shaped (Config.JWT)
 //	GET       {base}/.well-known/jwks.json   the JWT public keys (Config.JWT)
 //
-//	POST      {base}/token/revoke            end a bearer JWT's session, RFC 7009 shaped (Config.JWT)
 // Mount it at BasePath+"/" on a mux: mux.Handle("/auth/", auth.Handler()).
 // It loads the session itself unless [Auth.Wrap] is already around it.
 func (a *Auth) Handler() http.Handler {
@@ -57,11 +58,11 @@ func (a *Auth) route(w http.ResponseWriter, r *http.Request) {
 	case "token":
 		a.token(w, r)
 		return
-	case ".well-known/jwks.json":
-		if a.cfg.JWT == nil {
 	case "token/revoke":
 		a.revokeToken(w, r)
 		return
+	case ".well-known/jwks.json":
+		if a.cfg.JWT == nil {
 			a.notFound(w, r)
 			return
 		}
@@ -108,6 +109,16 @@ func (a *Auth) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		a.callback(w, r, rp)
+	case "logged-out":
+		if _, ok := p.(EndSessionProvider); !ok {
+			a.notFound(w, r)
+			return
+		}
+		if !allow(r, http.MethodGet, http.MethodHead) {
+			a.methodNotAllowed(w, r, "GET, HEAD")
+			return
+		}
+		a.loggedOut(w, r, name)
 	case "implicit":
 		if !a.implicit[name] {
 			a.notFound(w, r)
@@ -181,6 +192,11 @@ func (a *Auth) redirectLogin(w http.ResponseWriter, r *http.Request, p provider.
 		ReturnTo: a.returnTo(q.Get("return_to")),
 		Implicit: a.implicit[name],
 	}
+	if _, oidc := p.(provider.NonceExchanger); oidc && !att.Implicit {
+		// OpenID Connect Core §3.1.2.1: a fresh nonce per attempt, kept
+		// server-side with it; the ID token must echo it.
+		att.Nonce = provider.NewState()
+	}
 	if id := q.Get("scopes"); id != "" {
 		if extra, ok := a.scopeSet(id); ok {
 			att.Scopes = a.scopesWithExtra(ctx, name, extra)
@@ -198,7 +214,7 @@ func (a *Auth) redirectLogin(w http.ResponseWriter, r *http.Request, p provider.
 		a.fail(w, r, storeFailure(name, err))
 		return
 	}
-	req := provider.AuthRequest{State: att.State, Scopes: att.Scopes}
+	req := provider.AuthRequest{State: att.State, Scopes: att.Scopes, Nonce: att.Nonce}
 	var target string
 	if att.Implicit {
 		target = p.(provider.ImplicitProvider).ImplicitAuthURL(req)
@@ -257,6 +273,18 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.Redir
 		a.fail(w, r, f)
 		return
 	}
+	// RFC 9207 §2.4: the response's issuer is checked before anything in
+	// it is acted on, error responses included (an error page must not be
+	// shown for a response a mix-up attacker forged).
+	if ip, ok := p.(IssuerProvider); ok {
+		iss, required := ip.Issuer()
+		got, present := q["iss"]
+		if iss != "" && ((present && (len(got) != 1 || got[0] != iss)) || (!present && required)) {
+			a.fail(w, r, failure{status: http.StatusBadRequest, code: "issuer_mismatch", provider: name, retry: restart,
+				message: "OAuth login failed: the response came from an unexpected issuer. Please restart the login."})
+			return
+		}
+	}
 	if code := q.Get("error"); code != "" {
 		status := http.StatusBadRequest
 		if code == "access_denied" {
@@ -274,22 +302,18 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.Redir
 			message: "OAuth login failed: unexpected response for this login. Please restart the login."})
 		return
 	}
-	if ip, ok := p.(IssuerProvider); ok {
-		iss, required := ip.Issuer()
-		got, present := q["iss"]
-		if iss != "" && ((present && (len(got) != 1 || got[0] != iss)) || (!present && required)) {
-			a.fail(w, r, failure{status: http.StatusBadRequest, code: "issuer_mismatch", provider: name, retry: restart,
-				message: "OAuth login failed: the response came from an unexpected issuer. Please restart the login."})
-			return
-		}
-	}
 	code := q.Get("code")
 	if code == "" {
 		a.fail(w, r, failure{status: http.StatusBadRequest, code: "missing_code", provider: name, retry: restart,
 			message: "OAuth login failed. Please restart flow."})
 		return
 	}
-	tok, err := p.Exchange(ctx, code, att.Verifier)
+	var tok *provider.Token
+	if ne, ok := p.(provider.NonceExchanger); ok && att.Nonce != "" {
+		tok, err = ne.ExchangeNonce(ctx, code, att.Verifier, att.Nonce)
+	} else {
+		tok, err = p.Exchange(ctx, code, att.Verifier)
+	}
 	if err != nil {
 		a.fail(w, r, upstreamFailure(name, "exchange", a.LoginURL(name, att.ReturnTo), err))
 		return
@@ -384,7 +408,10 @@ func (a *Auth) finishLogin(w http.ResponseWriter, r *http.Request, p provider.Pr
 	// Prevention Cheat Sheet): a token seen before the login is void.
 	a.sessions.Sessions().Put(ctx, csrfKey, provider.NewState())
 	a.logInfo(ctx, "gatehouse: login", slog.String("event", "login"), slog.String("provider", name), slog.String("subject", ident.Subject))
-	a.emit(ctx, Event{Type: EventLogin, Provider: name, Subject: ident.Subject})
+	// OnLogin sees the new login through IdentityFrom and LoginFrom (for
+	// OpenID Connect, Identity.Raw holds the verified ID token claims).
+	hookCtx := context.WithValue(ctx, authKey, &authInfo{identity: ident, login: login, scopes: slices.Clone(tok.Scopes)})
+	a.emit(hookCtx, Event{Type: EventLogin, Provider: name, Subject: ident.Subject})
 	if api {
 		a.loginJSON(w, r, login)
 		return
@@ -594,10 +621,16 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, storeFailure("", err))
 		return
 	}
+	var endSession string
 	if login != nil {
 		a.logInfo(ctx, "gatehouse: logout", slog.String("event", "logout"), slog.String("provider", login.Provider), slog.String("subject", login.Identity.Subject))
 		a.emit(ctx, Event{Type: EventLogout, Provider: login.Provider, Subject: login.Identity.Subject})
 		a.revoke(ctx, login)
+		if !wantsJSON(r) {
+			// OpenID Connect RP-Initiated Logout: on to the provider,
+			// which sends the browser back to {base}/{provider}/logged-out.
+			endSession = a.endSessionTarget(ctx, login, a.returnTo(ret))
+		}
 	}
 	if wantsJSON(r) {
 		noStore(w)
@@ -605,6 +638,12 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w)
+	if endSession != "" {
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("Location", endSession)
+		w.WriteHeader(http.StatusSeeOther)
+		return
+	}
 	w.Header().Set("Location", a.returnTo(ret))
 	w.WriteHeader(http.StatusSeeOther)
 }

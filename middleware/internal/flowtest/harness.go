@@ -26,6 +26,8 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapters/oauth2"
 	"github.com/gatehouse-auth/gatehouse/adapters/oauth2/oauth2test"
+	"github.com/gatehouse-auth/gatehouse/adapters/oidc"
+	"github.com/gatehouse-auth/gatehouse/adapters/oidc/oidctest"
 	"github.com/gatehouse-auth/gatehouse/adapters/wazo"
 	"github.com/gatehouse-auth/gatehouse/adapters/wazo/wazotest"
 	"github.com/gatehouse-auth/gatehouse/middleware"
@@ -66,6 +68,7 @@ type options struct {
 	jwt       bool
 	issuer    string // alpha declares this issuer (RFC 9207) when set
 	failStore bool
+	oidc      bool // add provider "oidc" (adapters/oidc on oidctest, consent page) and a session index
 	mutate    func(*middleware.Config)
 }
 
@@ -77,6 +80,8 @@ type env struct {
 	beta   *oauth2test.Server // redirect provider "beta"
 	imp    *oauth2test.Server // implicit provider "imp"
 	wz     *wazotest.Server   // password provider "wazo"
+	op     *oidctest.Server   // OpenID provider "oidc" (options.oidc)
+	rp     *oidc.Provider
 	auth   *middleware.Auth
 	h      http.Handler
 	store  *memstore.MemStore
@@ -86,6 +91,7 @@ type env struct {
 
 	mu      sync.Mutex
 	events  []middleware.Event
+	logins  []provider.Identity // IdentityFrom(ctx) in OnLogin
 	seen    []string          // every response (headers + body), for secret scans
 	secrets map[string]string // secret value → what it is
 	lastTok *provider.Token   // the token of the last request through Require
@@ -121,7 +127,13 @@ func (failingStore) Iterate(func(string, []byte) error) error { return errStoreD
 
 func newEnv(t *testing.T, s Stack, o options) *env {
 	t.Helper()
-	e := &env{t: t, clk: oauth2test.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), logs: &syncBuffer{}, secrets: map[string]string{}}
+	start := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	if o.oidc {
+		// The session index dates its entries from scs's deadlines (wall
+		// clock) and compares them with Config.Now: keep the two close.
+		start = time.Now().Truncate(time.Second)
+	}
+	e := &env{t: t, clk: oauth2test.NewClock(start), logs: &syncBuffer{}, secrets: map[string]string{}}
 	mkAS := func(name string, implicit bool) *oauth2test.Server {
 		srv := oauth2test.NewServer(oauth2test.Config{
 			Clients:       []oauth2test.Client{{ID: clientID, Secret: secret, RedirectURIs: []string{publicURL + "/auth/" + name + "/callback"}}},
@@ -165,6 +177,25 @@ func newEnv(t *testing.T, s Stack, o options) *env {
 	if o.issuer != "" {
 		alphaP = issuerProvider{alpha, o.issuer}
 	}
+	providers := []provider.Provider{alphaP, beta, imp, wz}
+	if o.oidc {
+		e.op = oidctest.NewServer(oidctest.Config{
+			Clients: []oidctest.Client{{ID: clientID, Secret: secret, RedirectURIs: []string{publicURL + "/auth/oidc/callback"},
+				PostLogoutRedirectURIs: []string{publicURL + "/auth/oidc/logged-out"}}},
+			Users:        []oidctest.User{{Subject: "oidc-user", Name: "Grace Hopper", Email: "grace@example.com", EmailVerified: true}},
+			Consent:      true,
+			IssParameter: true,
+			Now:          e.clk.Now,
+		})
+		t.Cleanup(e.op.Close)
+		e.rp, err = oidc.New(context.Background(), oidc.Config{
+			Issuer: e.op.Issuer, ClientID: clientID, ClientSecret: secret,
+			RedirectURL: publicURL + "/auth/oidc/callback", PostLogoutRedirectURL: publicURL + "/auth/oidc/logged-out",
+			Scopes: []string{"openid", "profile", "email", "offline_access"}, Now: e.clk.Now,
+		})
+		must(t, err)
+		providers = append(providers, e.rp)
+	}
 
 	sm := scs.New()
 	e.store = memstore.NewWithCleanupInterval(0)
@@ -179,16 +210,20 @@ func newEnv(t *testing.T, s Stack, o options) *env {
 	sm.Cookie.Path = "/"
 	e.scsMgr = sm
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	mgr, err := session.New(session.Config{SessionManager: sm, Now: e.clk.Now, Logger: logger})
+	scfg := session.Config{SessionManager: sm, Now: e.clk.Now, Logger: logger}
+	mgr, err := session.New(scfg)
 	must(t, err)
 
-	record := func(_ context.Context, ev middleware.Event) {
+	record := func(ctx context.Context, ev middleware.Event) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		e.events = append(e.events, ev)
+		if id, ok := middleware.IdentityFrom(ctx); ok && ev.Type == middleware.EventLogin {
+			e.logins = append(e.logins, *id)
+		}
 	}
 	cfg := middleware.Config{
-		Providers:          []provider.Provider{alphaP, beta, imp, wz},
+		Providers:          providers,
 		Sessions:           mgr,
 		PublicURL:          publicURL,
 		AllowedReturnHosts: []string{"docs.example"},

@@ -59,11 +59,16 @@ func WithAuthMethod(ctx context.Context, m AuthMethod) context.Context {
 // with error="invalid_token" in both; outages and store failures get 503
 // JSON with Retry-After. Use [AuthMethodFrom] to tell cookie from bearer
 // requests.
+//
+// Gatehouse middleware inside RequireAPI answers as API middleware too:
+// a.RequireAPI(a.RequireScopes("admin")(h)) gives a missing scope 403
+// JSON whatever the Accept header.
 func (a *Auth) RequireAPI(next http.Handler) http.Handler {
 	return a.ensureLoaded(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = asAPI(r)
 		r2, err := a.authenticate(r)
 		if err != nil {
-			a.deny(w, asAPI(r), err)
+			a.deny(w, r, err)
 			return
 		}
 		noStore(w)

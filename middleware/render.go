@@ -243,6 +243,20 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, f failure) {
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
+	if h := errorHandlerFrom(ctx); h != nil {
+		if f.status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+		}
+		noStore(w)
+		h(w, r, &Error{Status: f.status, Code: f.code, Description: f.message, Err: f.err, f: &f, api: isAPI(r)})
+		return
+	}
+	a.writeFailure(w, r, f)
+}
+
+// writeFailure writes f's answer: JSON for API clients, else the error
+// page.
+func (a *Auth) writeFailure(w http.ResponseWriter, r *http.Request, f failure) {
 	if isAPI(r) {
 		if f.status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)

@@ -301,7 +301,7 @@ func (a *Auth) deny(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errAnonymous), errors.Is(err, session.ErrReauthRequired):
 		if isAPI(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-			a.fail(w, r, failure{status: http.StatusUnauthorized, code: "unauthorized", message: "Sign in to continue."})
+			a.fail(w, r, failure{status: http.StatusUnauthorized, code: "unauthorized", message: "Sign in to continue.", err: ErrNotLoggedIn})
 			return
 		}
 		noStore(w)
@@ -332,4 +332,92 @@ func (a *Auth) loginRedirect(r *http.Request) string {
 		}
 	}
 	return a.LoginURL("", ret)
+}
+
+// Error is a failure Require, RequireAPI, Optional or RequireScopes
+// decided on, as handed to an [ErrorHandler]: echoauth returns it as the
+// Internal error of an *echo.HTTPError. It holds no secret.
+type Error struct {
+	// Status is the HTTP status Gatehouse would answer: 401, 403 or 503.
+	Status int
+	// Code is the stable machine-readable reason, the "error" of
+	// Gatehouse's JSON answers: "unauthorized", "invalid_token",
+	// "insufficient_scope", "provider_unavailable" or
+	// "session_unavailable".
+	Code string
+	// Description is a short text for the user, the JSON
+	// "error_description".
+	Description string
+	// Err is the underlying error, when there is one (ErrNotLoggedIn for
+	// "unauthorized"; a session or provider error for 503s).
+	Err error
+
+	f   *failure // the whole failure, for RenderError; nil when built elsewhere
+	api bool     // answered as JSON whatever Accept (RequireAPI)
+}
+
+// RenderError writes Gatehouse's own answer to e, the one Require and the
+// others write when no [ErrorHandler] is set: JSON for API clients, the
+// error page (with its "start again" or re-login link) for browsers. An
+// Echo HTTPErrorHandler can hand Gatehouse's failures back with it:
+//
+//	var ge *middleware.Error
+//	if errors.As(err, &ge) {
+//		auth.RenderError(c.Response(), c.Request(), ge)
+//		return
+//	}
+//
+// e has been logged already; RenderError does not log it again.
+func (a *Auth) RenderError(w http.ResponseWriter, r *http.Request, e *Error) {
+	if e == nil {
+		return
+	}
+	f := failure{status: e.Status, code: e.Code, message: e.Description, err: e.Err}
+	if e.f != nil {
+		f = *e.f
+	}
+	if f.status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+	}
+	if e.api {
+		r = asAPI(r)
+	}
+	a.writeFailure(w, r, f)
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	s := "middleware: " + e.Code + ": " + e.Description
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns Err.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorHandler answers a failure of Require, RequireAPI, Optional or
+// RequireScopes in place of Gatehouse's own HTML or JSON answer. When it
+// is called, w already carries the headers that belong to the failure
+// (WWW-Authenticate, Retry-After, Link, Cache-Control: no-store) and
+// nothing has been written. The failure has already been logged and
+// passed to Config.OnError. Redirects of browsers to the login are not
+// failures and never reach it.
+type ErrorHandler func(w http.ResponseWriter, r *http.Request, err *Error)
+
+var errorHandlerKey = &ctxKey{"error handler"}
+
+// WithErrorHandler returns ctx with h answering the failures of Require,
+// RequireAPI, Optional and RequireScopes for requests carrying it.
+// echoauth uses it to return failures to Echo's HTTPErrorHandler; a
+// net/http app can use it the same way, from a middleware in front of
+// Require. A nil h restores Gatehouse's own answers.
+func WithErrorHandler(ctx context.Context, h ErrorHandler) context.Context {
+	return context.WithValue(ctx, errorHandlerKey, h)
+}
+
+func errorHandlerFrom(ctx context.Context) ErrorHandler {
+	h, _ := ctx.Value(errorHandlerKey).(ErrorHandler)
+	return h
 }

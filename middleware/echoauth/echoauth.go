@@ -1,18 +1,36 @@
 // Package echoauth mounts Gatehouse on Echo v4. It has no logic of its own:
 // every function adapts a method of [middleware.Auth] to Echo's types, so
-// the net/http and Echo stacks behave identically.
+// the net/http and Echo stacks decide identically. Failures are returned
+// the Echo way, as *echo.HTTPError with Internal set to the
+// *middleware.Error, so the app's HTTPErrorHandler renders them
+// (Config.RenderErrors keeps Gatehouse's own pages instead).
+//
+// Gatehouse's package is named middleware, like Echo's own: give Echo's
+// an alias where both are imported (Gatehouse itself never imports it):
+//
+//	import (
+//		"github.com/labstack/echo/v4"
+//		echomw "github.com/labstack/echo/v4/middleware" // Echo's Logger, Recover, …
+//
+//		"github.com/gatehouse-auth/gatehouse/middleware" // Gatehouse: New, IdentityFrom, …
+//		"github.com/gatehouse-auth/gatehouse/middleware/echoauth"
+//	)
 //
 //	e := echo.New()
+//	e.Use(echomw.Recover())
 //	e.Use(echoauth.Sessions(auth))           // load and save the session
 //	echoauth.Register(e, auth)               // /auth/* routes
 //	e.GET("/app", handler, echoauth.Require(auth))
+//	e.GET("/api/me", apiHandler, echoauth.RequireAPI(auth))
 //
 // Handlers read the identity with middleware.IdentityFrom(c.Request().Context()).
 package echoauth
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -24,12 +42,39 @@ type Router interface {
 	Any(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) []*echo.Route
 }
 
-// Register adds a's routes (see [middleware.Auth.Handler]) at
-// a.BasePath()+"/*". BasePath is an absolute path: register on the
-// *echo.Echo, or on a *echo.Group created with an empty prefix.
-func Register(r Router, a *middleware.Auth) {
-	r.Any(a.BasePath()+"/*", echo.WrapHandler(a.Handler()))
+// Register adds a's routes (see [middleware.Auth.Handler]) so that they
+// answer at a.BasePath()+"/*", the absolute path Gatehouse builds its
+// URLs (login links, callback URLs, form actions) from. On the *echo.Echo
+// they are registered at that path. On an *echo.Group they are registered
+// relative to the group's prefix, which must then begin BasePath: with
+// g := e.Group("/api") and Config.BasePath "/api/auth", Register(g, a)
+// serves /api/auth/*. A group whose prefix does not begin BasePath gets
+// an error and no working route. Do not register on a group that has
+// Require as its middleware: the login pages must stay public.
+func Register(r Router, a *middleware.Auth) error {
+	if a == nil {
+		return ErrNoAuth
+	}
+	h := echo.WrapHandler(a.Handler())
+	base := a.BasePath()
+	routes := r.Any(base+"/*", h)
+	if len(routes) == 0 || routes[0].Path == base+"/*" {
+		return nil // no prefix: registered where Gatehouse serves
+	}
+	// r is a group with a prefix: the route just added is at
+	// prefix+BasePath, where Gatehouse would answer 404 anyway. Make it
+	// Echo's 404 and register relative to the prefix.
+	r.Any(base+"/*", notFound)
+	prefix, ok := strings.CutSuffix(routes[0].Path, base+"/*")
+	rel, under := strings.CutPrefix(base, prefix)
+	if !ok || !under || (rel != "" && rel[0] != '/') {
+		return fmt.Errorf("echoauth: Register on a group with prefix %q: BasePath %q must begin with it (for example %q)", prefix, base, prefix+base)
+	}
+	r.Any(rel+"/*", h)
+	return nil
 }
+
+func notFound(echo.Context) error { return echo.ErrNotFound }
 
 // Sessions returns middleware that loads and saves the session around the
 // rest of the chain ([middleware.Auth.Wrap]). Use it with e.Use or e.Pre
@@ -43,6 +88,13 @@ func Sessions(a *middleware.Auth) echo.MiddlewareFunc { return wrapMiddleware(a.
 // scs manager) each time. This one calls m once and passes the request's
 // echo.Context and next handler through the request context.
 func wrapMiddleware(m func(http.Handler) http.Handler) echo.MiddlewareFunc {
+	return wrapMiddlewareErrors(m, false)
+}
+
+// wrapMiddlewareErrors is wrapMiddleware; with asErrors, the failures of
+// Gatehouse's middleware are returned as *echo.HTTPError instead of
+// written (middleware.WithErrorHandler).
+func wrapMiddlewareErrors(m func(http.Handler) http.Handler, asErrors bool) echo.MiddlewareFunc {
 	h := m(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		call := r.Context().Value(echoCallKey{}).(*echoCall)
 		c := call.c
@@ -56,7 +108,11 @@ func wrapMiddleware(m func(http.Handler) http.Handler) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			call := &echoCall{c: c, next: next}
 			r := c.Request()
-			h.ServeHTTP(c.Response(), r.WithContext(context.WithValue(r.Context(), echoCallKey{}, call)))
+			ctx := context.WithValue(r.Context(), echoCallKey{}, call)
+			if asErrors {
+				ctx = middleware.WithErrorHandler(ctx, call.fail)
+			}
+			h.ServeHTTP(c.Response(), r.WithContext(ctx))
 			return call.err
 		}
 	}
@@ -73,7 +129,13 @@ type echoCall struct {
 	err  error
 }
 
-// Config configures Require, Optional and RequireScopes.
+// fail is the middleware.ErrorHandler of a call: the failure becomes the
+// call's error.
+func (call *echoCall) fail(_ http.ResponseWriter, _ *http.Request, e *middleware.Error) {
+	call.err = HTTPError(e)
+}
+
+// Config configures Require, RequireAPI, Optional and RequireScopes.
 type Config struct {
 	// Skipper defines a function to skip the middleware. Optional. Default
 	// value: never skip.
@@ -84,32 +146,62 @@ type Config struct {
 	// Optional lets requests without a login through, as
 	// [middleware.Auth.Optional]. Default false.
 	Optional bool
+	// API answers as [middleware.Auth.RequireAPI]: a request without a
+	// login is a 401 failure, never a redirect to the login, whatever its
+	// Accept header. Default false (browsers are redirected, as
+	// [middleware.Auth.Require]).
+	API bool
+	// RenderErrors makes Gatehouse answer failures itself (HTML pages for
+	// browsers, JSON for API clients, as on net/http). Optional. Default
+	// false: a failure (401, 403, 503) is returned as *echo.HTTPError with
+	// Code the status, Message a short user-facing text and Internal the
+	// *middleware.Error (its Code is the machine-readable reason), for the
+	// app's HTTPErrorHandler to render; the response already carries the
+	// failure's headers (WWW-Authenticate, Retry-After, Link,
+	// Cache-Control: no-store). Redirects of browsers to the login are not
+	// failures and are sent either way.
+	RenderErrors bool
 }
 
 // DefaultConfig returns the default Config: never skip, no scopes, login
-// required. (A function, not a variable, so no caller can change another's
-// defaults.)
+// required, failures returned as *echo.HTTPError. (A function, not a
+// variable, so no caller can change another's defaults.)
 func DefaultConfig() Config { return Config{Skipper: func(echo.Context) bool { return false }} }
 
 // Require is [middleware.Auth.Require] as Echo middleware.
 func Require(a *middleware.Auth) echo.MiddlewareFunc {
-	m, _ := RequireWithConfig(a, DefaultConfig()).ToMiddleware()
-	return m
+	return must(RequireWithConfig(a, DefaultConfig()).ToMiddleware())
+}
+
+// RequireAPI is [middleware.Auth.RequireAPI] as Echo middleware: never a
+// redirect, a 401 failure with WWW-Authenticate for requests without a
+// login.
+func RequireAPI(a *middleware.Auth) echo.MiddlewareFunc {
+	cfg := DefaultConfig()
+	cfg.API = true
+	return must(RequireWithConfig(a, cfg).ToMiddleware())
 }
 
 // Optional is [middleware.Auth.Optional] as Echo middleware.
 func Optional(a *middleware.Auth) echo.MiddlewareFunc {
 	cfg := DefaultConfig()
 	cfg.Optional = true
-	m, _ := RequireWithConfig(a, cfg).ToMiddleware()
-	return m
+	return must(RequireWithConfig(a, cfg).ToMiddleware())
 }
 
 // RequireScopes is [middleware.Auth.RequireScopes] as Echo middleware.
 func RequireScopes(a *middleware.Auth, scopes ...string) echo.MiddlewareFunc {
 	cfg := DefaultConfig()
 	cfg.Scopes = scopes
-	m, _ := RequireWithConfig(a, cfg).ToMiddleware()
+	return must(RequireWithConfig(a, cfg).ToMiddleware())
+}
+
+// must turns a ToMiddleware error (only a nil Auth) into middleware that
+// returns it on every request: the constructors never panic.
+func must(m echo.MiddlewareFunc, err error) echo.MiddlewareFunc {
+	if err != nil {
+		return func(echo.HandlerFunc) echo.HandlerFunc { return func(echo.Context) error { return err } }
+	}
 	return m
 }
 
@@ -125,7 +217,8 @@ func RequireWithConfig(a *middleware.Auth, cfg Config) Configured {
 	return Configured{a: a, cfg: cfg}
 }
 
-// ErrNoAuth is returned by ToMiddleware when no Auth was given.
+// ErrNoAuth is returned by ToMiddleware and Register when no Auth was
+// given.
 var ErrNoAuth = echo.NewHTTPError(http.StatusInternalServerError, "echoauth: nil *middleware.Auth")
 
 // ToMiddleware returns the echo.MiddlewareFunc, or an error for a bad
@@ -133,6 +226,9 @@ var ErrNoAuth = echo.NewHTTPError(http.StatusInternalServerError, "echoauth: nil
 func (c Configured) ToMiddleware() (echo.MiddlewareFunc, error) {
 	if c.a == nil {
 		return nil, ErrNoAuth
+	}
+	if c.cfg.Optional && (c.cfg.API || len(c.cfg.Scopes) > 0) {
+		return nil, fmt.Errorf("echoauth: Config.Optional cannot be combined with API or Scopes")
 	}
 	skipper := c.cfg.Skipper
 	if skipper == nil {
@@ -142,12 +238,17 @@ func (c Configured) ToMiddleware() (echo.MiddlewareFunc, error) {
 	switch {
 	case c.cfg.Optional:
 		mw = c.a.Optional
+	case len(c.cfg.Scopes) > 0 && c.cfg.API:
+		scoped := c.a.RequireScopes(c.cfg.Scopes...)
+		mw = func(h http.Handler) http.Handler { return c.a.RequireAPI(scoped(h)) }
 	case len(c.cfg.Scopes) > 0:
 		mw = c.a.RequireScopes(c.cfg.Scopes...)
+	case c.cfg.API:
+		mw = c.a.RequireAPI
 	default:
 		mw = c.a.Require
 	}
-	wrapped := wrapMiddleware(mw)
+	wrapped := wrapMiddlewareErrors(mw, !c.cfg.RenderErrors)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		h := wrapped(next) // Echo calls this on every request: keep it cheap
 		return func(c echo.Context) error {
@@ -157,4 +258,10 @@ func (c Configured) ToMiddleware() (echo.MiddlewareFunc, error) {
 			return h(c)
 		}
 	}, nil
+}
+
+// HTTPError is the *echo.HTTPError a failure is returned as (see
+// Config.RenderErrors): Code e.Status, Message e.Description, Internal e.
+func HTTPError(e *middleware.Error) *echo.HTTPError {
+	return &echo.HTTPError{Code: e.Status, Message: e.Description, Internal: e}
 }

@@ -1,6 +1,7 @@
 package echoauth_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -12,22 +13,66 @@ import (
 	"github.com/gatehouse-auth/gatehouse/middleware/internal/flowtest"
 )
 
-// echoStack mounts Auth on Echo through echoauth only.
+// echoStack mounts Auth on Echo through echoauth only, with the default
+// Config (failures returned as *echo.HTTPError) and an HTTPErrorHandler
+// that hands Gatehouse's failures back to Auth.RenderError: the table
+// then proves the errors carry everything Gatehouse's own answer has.
 var echoStack = flowtest.Stack{
 	Name: "echo",
 	Build: func(t *testing.T, a *middleware.Auth, h flowtest.Handlers) http.Handler {
 		e := echo.New()
-		e.Use(echoauth.Sessions(a))
-		echoauth.Register(e, a)
-		e.GET(flowtest.PathPrivate, echo.WrapHandler(h.Private), echoauth.Require(a))
-		e.GET(flowtest.PathOptional, echo.WrapHandler(h.Optional), echoauth.Optional(a))
-		e.GET(flowtest.PathAdmin, echo.WrapHandler(h.Admin), echoauth.RequireScopes(a, "admin"))
-		e.GET(flowtest.PathUpstream, echo.WrapHandler(h.Upstream), echoauth.Require(a))
+		e.HTTPErrorHandler = func(err error, c echo.Context) {
+			var ge *middleware.Error
+			if errors.As(err, &ge) {
+				a.RenderError(c.Response(), c.Request(), ge)
+				return
+			}
+			e.DefaultHTTPErrorHandler(err, c)
+		}
+		mount(t, e, a, h, echoauth.DefaultConfig())
 		return e
 	},
 }
 
-func TestFlows(t *testing.T) { flowtest.Run(t, echoStack) }
+// echoRenderStack is echoStack with Config.RenderErrors: Gatehouse
+// answers failures itself, as on net/http.
+var echoRenderStack = flowtest.Stack{
+	Name: "echo-render-errors",
+	Build: func(t *testing.T, a *middleware.Auth, h flowtest.Handlers) http.Handler {
+		e := echo.New()
+		cfg := echoauth.DefaultConfig()
+		cfg.RenderErrors = true
+		mount(t, e, a, h, cfg)
+		return e
+	},
+}
+
+// mount registers the flow table's routes with cfg as the base Config.
+func mount(t *testing.T, e *echo.Echo, a *middleware.Auth, h flowtest.Handlers, base echoauth.Config) {
+	t.Helper()
+	mw := func(edit func(*echoauth.Config)) echo.MiddlewareFunc {
+		cfg := base
+		edit(&cfg)
+		m, err := echoauth.RequireWithConfig(a, cfg).ToMiddleware()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	e.Use(echoauth.Sessions(a))
+	if err := echoauth.Register(e, a); err != nil {
+		t.Fatal(err)
+	}
+	e.GET(flowtest.PathPrivate, echo.WrapHandler(h.Private), mw(func(*echoauth.Config) {}))
+	e.GET(flowtest.PathOptional, echo.WrapHandler(h.Optional), mw(func(c *echoauth.Config) { c.Optional = true }))
+	e.GET(flowtest.PathAdmin, echo.WrapHandler(h.Admin), mw(func(c *echoauth.Config) { c.Scopes = []string{"admin"} }))
+	e.GET(flowtest.PathUpstream, echo.WrapHandler(h.Upstream), mw(func(*echoauth.Config) {}))
+}
+
+func TestFlows(t *testing.T) {
+	flowtest.Run(t, echoStack)
+	flowtest.Run(t, echoRenderStack)
+}
 
 func TestSkipper(t *testing.T) {
 	a := flowtest.NewAuth(t)

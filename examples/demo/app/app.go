@@ -17,7 +17,10 @@
 //     through the opt-in implicit grant;
 //   - startgg: a fake start.gg (startggtest), identity over GraphQL;
 //   - wazo: a fake wazo-auth (wazotest) with a username/password form; the
-//     accounts are [Demo.WazoUsers].
+//     accounts are [Demo.WazoUsers];
+//   - oidc: a fake OpenID Provider (oidctest) with a consent page where
+//     you can Allow or Deny, ID tokens verified by adapters/oidc, and
+//     RP-initiated logout back to the demo.
 //
 // Access tokens live [DefaultAccessTTL] (45 s) and are refreshed
 // [DefaultLeeway] (10 s) before they expire, so a refresh shows on the home
@@ -41,6 +44,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/adapters/oidc"
+	"github.com/gatehouse-auth/gatehouse/adapters/oidc/oidctest"
 	"github.com/gatehouse-auth/gatehouse/examples/internal/upstreams"
 	"github.com/gatehouse-auth/gatehouse/middleware"
 	"github.com/gatehouse-auth/gatehouse/middleware/jwtauth"
@@ -59,6 +64,8 @@ const (
 	WhiskImplicit = upstreams.WhiskImplicit
 	StartGG       = upstreams.StartGG
 	Wazo          = upstreams.Wazo
+	// OIDC is the OpenID Connect provider (adapters/oidc on oidctest).
+	OIDC = "oidc"
 )
 
 // Config configures the demo.
@@ -94,6 +101,8 @@ type Demo struct {
 	Upstreams *upstreams.Set
 	// WazoUsers are the accounts of the fake Wazo (demo passwords).
 	WazoUsers []Credentials
+	// OP is the fake OpenID Provider behind provider "oidc".
+	OP *oidctest.Server
 
 	publicURL string
 	handler   http.Handler
@@ -136,8 +145,14 @@ func New(cfg Config) (*Demo, error) {
 		_ = sessions.Close()
 		return nil, err
 	}
-	d := &Demo{Upstreams: set, publicURL: public, log: cfg.Logger}
-	d.stop = func() { set.Close(); _ = sessions.Close() }
+	op, err := addOIDC(set, public, cfg)
+	if err != nil {
+		set.Close()
+		_ = sessions.Close()
+		return nil, err
+	}
+	d := &Demo{Upstreams: set, publicURL: public, log: cfg.Logger, OP: op}
+	d.stop = func() { set.Close(); op.Close(); _ = sessions.Close() }
 	for _, wu := range set.WazoUsers {
 		d.WazoUsers = append(d.WazoUsers, Credentials{Username: wu.Username, Password: wu.Password})
 	}
@@ -261,6 +276,8 @@ func (d *Demo) login(w http.ResponseWriter, r *http.Request) {
 			p.Title, p.Note = "Whisk", "Authorization code with PKCE, refresh with offline_access."
 		case u.Style == upstreams.StartGG:
 			p.Title, p.Note = "start.gg", "JSON token requests, identity from the GraphQL currentUser query."
+		case u.Style == OIDC:
+			p.Title, p.Note = "OpenID Connect", "Discovery, a nonce and a verified ID token; the provider asks for consent (try Deny), and signing out here signs you out there too."
 		case u.Style == upstreams.Wazo:
 			p.Title, p.Note, p.Password = "Wazo", "No redirect: Gatehouse posts your username and password to wazo-auth once and keeps only the tokens.", true
 			p.Action = a.BasePath() + "/" + name + "/login"
@@ -401,7 +418,7 @@ func (d *Demo) upstream(w http.ResponseWriter, r *http.Request) {
 
 var funcs = template.FuncMap{
 	"styleTitle": func(s string) string {
-		return map[string]string{OAuth2: "generic OAuth2", Whisk: "Whisk", StartGG: "start.gg", Wazo: "Wazo"}[s]
+		return map[string]string{OAuth2: "generic OAuth2", Whisk: "Whisk", StartGG: "start.gg", Wazo: "Wazo", OIDC: "OpenID Connect"}[s]
 	},
 	"clock": func(t any) string {
 		if tt, ok := timeOf(t); ok {
@@ -478,3 +495,33 @@ func Start(addr string, cfg Config) (*Server, error) {
 // Close shuts the HTTP server down (waiting up to 5 s for requests in
 // flight), then closes the demo. It may be called more than once.
 func (s *Server) Close() error { return s.srv.Close() }
+
+// addOIDC starts the fake OpenID Provider (with its consent page) and adds
+// provider "oidc" on it to set.
+func addOIDC(set *upstreams.Set, public string, cfg Config) (*oidctest.Server, error) {
+	const client, secret = "gatehouse-demo", "demo-client-secret"
+	op := oidctest.NewServer(oidctest.Config{
+		Clients: []oidctest.Client{{ID: client, Secret: secret, RedirectURIs: []string{public + "/auth/" + OIDC + "/callback"},
+			PostLogoutRedirectURIs: []string{public + "/auth/" + OIDC + "/logged-out"}}},
+		Users:        []oidctest.User{{Subject: "grace", Name: "Grace Hopper", Email: "grace@example.test", EmailVerified: true}},
+		Consent:      true,
+		IssParameter: true,
+		AccessTTL:    cfg.AccessTTL,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rp, err := oidc.New(ctx, oidc.Config{
+		Name: OIDC, Issuer: op.Issuer, ClientID: client, ClientSecret: secret,
+		RedirectURL:           public + "/auth/" + OIDC + "/callback",
+		PostLogoutRedirectURL: public + "/auth/" + OIDC + "/logged-out",
+		Scopes:                []string{"openid", "profile", "email", "offline_access"},
+		Logger:                cfg.Logger,
+	})
+	if err != nil {
+		op.Close()
+		return nil, fmt.Errorf("demo: oidc: %w", err)
+	}
+	set.Upstreams = append(set.Upstreams, upstreams.Upstream{Provider: rp, Style: OIDC, Fake: true,
+		API: upstreams.APICall{Method: http.MethodGet, URL: op.Issuer + "/userinfo"}})
+	return op, nil
+}

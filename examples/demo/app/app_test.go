@@ -78,6 +78,17 @@ func getMe(t *testing.T, c *http.Client, base string, header ...string) (int, me
 func login(t *testing.T, srv *app.Server, c *http.Client, name string) string {
 	t.Helper()
 	switch name {
+	case app.OIDC:
+		// The fake OP's consent page: press Allow.
+		resp, page := exampletest.Get(t, c, srv.URL+"/auth/oidc/login?return_to=%2F")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, `value="allow"`) {
+			t.Fatalf("oidc login: no consent page (%d at %s)", resp.StatusCode, resp.Request.URL)
+		}
+		resp, body := exampletest.PostForm(t, c, srv.OP.Issuer+"/consent", url.Values{"request": {consentRequest(t, page)}, "decision": {"allow"}})
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
+			t.Fatalf("oidc login ended at %s with %d:\n%s", resp.Request.URL, resp.StatusCode, body)
+		}
+		return body
 	case app.Wazo:
 		_, page := exampletest.Get(t, c, srv.URL+"/auth/login")
 		cred := srv.WazoUsers[0]
@@ -129,7 +140,7 @@ func login(t *testing.T, srv *app.Server, c *http.Client, name string) string {
 
 func TestDemoLoginEveryProvider(t *testing.T) {
 	srv, logs := start(t, app.Config{})
-	names := []string{app.OAuth2, app.Whisk, app.WhiskImplicit, app.StartGG, app.Wazo}
+	names := []string{app.OAuth2, app.Whisk, app.WhiskImplicit, app.StartGG, app.Wazo, app.OIDC}
 	if got := len(srv.Upstreams.Upstreams); got != len(names) {
 		t.Fatalf("%d providers, want %d", got, len(names))
 	}
@@ -290,5 +301,41 @@ func TestStartRefusesNonLoopback(t *testing.T) {
 	}
 	if _, err := app.New(app.Config{PublicURL: "https://example.com"}); err == nil {
 		t.Fatal("New with an https public URL succeeded")
+	}
+}
+
+// consentRequest reads the request id of the fake OP's consent page.
+func consentRequest(t *testing.T, page string) string {
+	t.Helper()
+	const marker = `name="request" value="`
+	i := strings.Index(page, marker)
+	if i < 0 {
+		t.Fatalf("consent page without a request id:\n%s", page)
+	}
+	rest := page[i+len(marker):]
+	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// TestDemoOIDCDenyAndLogout: Deny on the consent page ends at an error
+// page without a login; after a login, signing out goes through the OP's
+// end_session endpoint and back.
+func TestDemoOIDCDenyAndLogout(t *testing.T) {
+	srv, _ := start(t, app.Config{})
+	c := exampletest.Browser(t)
+	_, page := exampletest.Get(t, c, srv.URL+"/auth/oidc/login?return_to=%2F")
+	resp, body := exampletest.PostForm(t, c, srv.OP.Issuer+"/consent", url.Values{"request": {consentRequest(t, page)}, "decision": {"deny"}})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "access_denied") {
+		t.Fatalf("Deny: %d at %s:\n%.400s", resp.StatusCode, resp.Request.URL, body)
+	}
+	if code, _ := getMe(t, c, srv.URL); code != http.StatusUnauthorized {
+		t.Fatalf("/api/me after Deny = %d, want 401", code)
+	}
+	home := login(t, srv, c, app.OIDC)
+	resp, body = exampletest.PostForm(t, c, srv.URL+"/auth/logout", url.Values{"csrf_token": {exampletest.CSRF(t, home)}, "return_to": {"/"}})
+	if resp.StatusCode != http.StatusOK || len(srv.OP.EndedSessions()) != 1 {
+		t.Fatalf("logout ended at %s with %d (OP sessions ended: %v):\n%.400s", resp.Request.URL, resp.StatusCode, srv.OP.EndedSessions(), body)
+	}
+	if code, _ := getMe(t, c, srv.URL); code != http.StatusUnauthorized {
+		t.Fatalf("/api/me after logout = %d, want 401", code)
 	}
 }

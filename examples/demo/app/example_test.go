@@ -34,4 +34,5 @@ func ExampleStart() {
 	// whisk-implicit whisk
 	// startgg startgg
 	// wazo wazo
+	// oidc oidc
 }

@@ -99,10 +99,10 @@ func TestMultiTenant(t *testing.T) {
 	t.Parallel()
 	otherIss := entra.IssuerFor(entra.DefaultAuthority, tenantB)
 	for _, tc := range []struct {
-		name      string
-		whenCfg   entra.Config
-		givenTID  string
-		givenIss  string // "" means the issuer of givenTID
+		name     string
+		whenCfg  entra.Config
+		givenTID string
+		givenIss string // "" means the issuer of givenTID
 		// expectErr is the reason of the refusal, "" for a login that works.
 		expectErr string
 	}{

@@ -13,15 +13,16 @@ import (
 
 // Negative tests named after the OpenID Foundation's RP certification
 // modules (oidcc-client-test-*). Each login must fail at the code exchange
-// — before UserInfo is called — with an error matching oidc.ErrIDToken
-// and provider.ErrBadResponse.
+// itself — so UserInfo is never called — with an error matching
+// oidc.ErrIDToken and provider.ErrBadResponse.
 
 func expectBadIDToken(t *testing.T, op *oidctest.Server, p *oidc.Provider) {
 	t.Helper()
 	before := op.Calls(oidctest.EndpointUserInfo)
-	_, _, err := login(t, p, op)
+	a := newAttempt()
+	_, err := p.ExchangeNonce(context.Background(), authorize(t, p, op, a), a.verifier, a.nonce)
 	if err == nil {
-		t.Fatal("login succeeded; want the ID token refused")
+		t.Fatal("the code exchange accepted the ID token")
 	}
 	if !errors.Is(err, oidc.ErrIDToken) || !errors.Is(err, provider.ErrBadResponse) {
 		t.Fatalf("error %v; want oidc.ErrIDToken and provider.ErrBadResponse", err)

@@ -18,6 +18,7 @@ var netHTTPStack = flowtest.Stack{
 		mux.Handle(flowtest.PathOptional, a.Optional(h.Optional))
 		mux.Handle(flowtest.PathAdmin, a.RequireScopes("admin")(h.Admin))
 		mux.Handle(flowtest.PathUpstream, a.Require(h.Upstream))
+		mux.Handle(flowtest.PathAPI, a.RequireAPI(h.API))
 		return a.Wrap(mux)
 	},
 }

@@ -70,6 +70,7 @@ func mount(t *testing.T, e *echo.Echo, a *middleware.Auth, h flowtest.Handlers, 
 	e.GET(flowtest.PathOptional, echo.WrapHandler(h.Optional), mw(func(c *echoauth.Config) { c.Optional = true }))
 	e.GET(flowtest.PathAdmin, echo.WrapHandler(h.Admin), mw(func(c *echoauth.Config) { c.Scopes = []string{"admin"} }))
 	e.GET(flowtest.PathUpstream, echo.WrapHandler(h.Upstream), mw(func(*echoauth.Config) {}))
+	e.GET(flowtest.PathAPI, echo.WrapHandler(h.API), mw(func(c *echoauth.Config) { c.API = true }))
 }
 
 func TestFlows(t *testing.T) {

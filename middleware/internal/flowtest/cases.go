@@ -480,6 +480,40 @@ func cases() []testCase {
 			contains(t, res.Header.Get("WWW-Authenticate"), `error="invalid_token"`)
 			status(t, e.api().do(http.MethodPost, "/auth/token", "", "", "Sec-Fetch-Site", "same-origin"), http.StatusUnauthorized)
 		}},
+		{name: "RequireAPI: 401 JSON whatever Accept, cookie and bearer pass with their method, token/revoke ends the bearer's session", opts: options{jwt: true}, run: func(t *testing.T, e *env) {
+			for _, accept := range []string{"*/*", "text/html", ""} {
+				var hdr []string
+				if accept != "" {
+					hdr = []string{"Accept", accept}
+				}
+				res := e.browser().get(PathAPI, hdr...)
+				status(t, res, http.StatusUnauthorized)
+				if res.Header.Get("WWW-Authenticate") != `Bearer realm="gatehouse"` || res.Header.Get("Location") != "" || jsonBody(t, res)["error"] != "unauthorized" {
+					t.Fatalf("Accept %q: %v %s", accept, res.Header, res.body)
+				}
+			}
+			b := e.browser()
+			e.login(b, "alpha", "")
+			contains(t, b.get(PathAPI, "Accept", "*/*").body, "cookie alpha-user")
+			res := b.do(http.MethodPost, "/auth/token", "", "", "Sec-Fetch-Site", "same-origin")
+			status(t, res, http.StatusOK)
+			jwt, _ := jsonBody(t, res)["access_token"].(string)
+			api := e.browser()
+			contains(t, api.get(PathAPI, "Authorization", "Bearer "+jwt).body, "bearer alpha-user")
+			status(t, api.postForm("/auth/token/revoke", url.Values{"token": {"not-a-token"}}), http.StatusOK)
+			status(t, api.get(PathAPI, "Authorization", "Bearer "+jwt), http.StatusOK)
+			status(t, api.postForm("/auth/token/revoke", url.Values{"token": {jwt}}), http.StatusOK)
+			if len(api.jar) != 0 {
+				t.Fatal("token revocation set a cookie")
+			}
+			res = api.get(PathAPI, "Authorization", "Bearer "+jwt)
+			status(t, res, http.StatusUnauthorized)
+			contains(t, res.Header.Get("WWW-Authenticate"), `error="invalid_token"`)
+			status(t, b.get(PathAPI, "Accept", "*/*"), http.StatusUnauthorized)
+			if !e.hasEvent(middleware.EventLogout, "") {
+				t.Error("no logout event")
+			}
+		}},
 		{name: "implicit opt-in: fragment page with strict CSP posts state back; bad state refused", run: func(t *testing.T, e *env) {
 			b := e.browser()
 			au := e.startLogin(b, "imp", "return_to=/imp")

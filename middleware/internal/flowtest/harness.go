@@ -42,11 +42,12 @@ const (
 	PathOptional = "/optional" // behind Optional
 	PathAdmin    = "/admin"    // behind RequireScopes("admin")
 	PathUpstream = "/upstream" // behind Require; calls the upstream with Auth.Client
+	PathAPI      = "/api"      // behind RequireAPI; answers "<AuthMethod> <subject>"
 )
 
 // Handlers are the app handlers a stack mounts at the paths above.
 type Handlers struct {
-	Private, Optional, Admin, Upstream http.Handler
+	Private, Optional, Admin, Upstream, API http.Handler
 }
 
 // Stack builds the app under test: a's routes under a.BasePath(), and h's
@@ -284,6 +285,11 @@ func (e *env) handlers() Handlers {
 		Upstream: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, err := e.auth.Client(r.Context())
 			if err != nil {
+		API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m, _ := middleware.AuthMethodFrom(r.Context())
+			id, _ := middleware.IdentityFrom(r.Context())
+			_, _ = io.WriteString(w, string(m)+" "+id.Subject)
+		}),
 				http.Error(w, "no client", http.StatusInternalServerError)
 				return
 			}

@@ -43,7 +43,9 @@
 // revoked grants, back-channel deliveries, ...) is written as one JSON line
 // to stdout and kept in memory, served as JSON at
 // GET /__test/events?client_id=ID (Authorization: Bearer
-// OIDCOP_REGISTRATION_TOKEN).
+// OIDCOP_REGISTRATION_TOKEN). GET /__test/stall?ms=N (same token) keeps the
+// OP busy for N ms, to put a refresh right where Node closes an idle
+// connection.
 
 import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import process from 'node:process';
@@ -232,8 +234,17 @@ function bearerOK(header) {
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
+// The test endpoints, both behind the registration token:
+//
+//   GET /__test/events?client_id=ID   the event log (of one client)
+//   GET /__test/stall?ms=N            blocks this process's event loop for N
+//                                     ms (at most 5000) and then answers, as
+//                                     a busy OP would: connections whose
+//                                     keep-alive timer expires meanwhile are
+//                                     closed when the loop resumes, before
+//                                     requests that arrived on them are read
 provider.use(async (ctx, next) => {
-  if (ctx.path !== '/__test/events') {
+  if (ctx.path !== '/__test/events' && ctx.path !== '/__test/stall') {
     await next();
     return;
   }
@@ -246,8 +257,23 @@ provider.use(async (ctx, next) => {
     ctx.body = { error: 'invalid_token' };
     return;
   }
-  const cid = ctx.query.client_id;
   ctx.set('cache-control', 'no-store');
+  if (ctx.path === '/__test/stall') {
+    const ms = Number.parseInt(ctx.query.ms ?? '', 10);
+    if (!(ms > 0 && ms <= 5000)) {
+      ctx.status = 400;
+      ctx.body = { error: 'ms must be 1..5000' };
+      return;
+    }
+    record('stall', { ms });
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      // busy: nothing else runs in this process meanwhile
+    }
+    ctx.body = { stalled_ms: ms };
+    return;
+  }
+  const cid = ctx.query.client_id;
   ctx.body = cid ? events.filter((e) => e.client_id === cid) : events;
 });
 

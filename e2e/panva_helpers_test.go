@@ -154,14 +154,19 @@ func panvaCount(evs []panvaEvent, name, grant, account string) int {
 }
 
 // waitEvent polls the event log until an event named name shows up for
-// client, or fails after d.
-func (op *panvaOP) waitEvent(t testing.TB, client, name string, d time.Duration) []panvaEvent {
+// client, or fails after d, or at once when one named failOn does.
+func (op *panvaOP) waitEvent(t testing.TB, client, name string, d time.Duration, failOn ...string) []panvaEvent {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
 		evs := op.events(t, client)
 		if panvaCount(evs, name, "", "") > 0 {
 			return evs
+		}
+		for _, f := range failOn {
+			if panvaCount(evs, f, "", "") > 0 {
+				t.Fatalf("waiting for %s, the OP logged %s for client %s; events: %+v", name, f, client, evs)
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the OP logged no %s for client %s within %v; events: %+v", name, client, d, evs)

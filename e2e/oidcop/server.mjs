@@ -187,6 +187,18 @@ const configuration = {
     backchannelLogout: { enabled: true },
     registration: { enabled: true, initialAccessToken: registrationToken },
   },
+  // oidc-provider refuses outgoing requests (back-channel logout tokens)
+  // to special-use addresses such as loopback, against SSRF. The tests'
+  // Gatehouse instances are on 127.0.0.1, so their loopback URLs alone
+  // are let through; every other destination keeps the protection.
+  fetch(url, options) {
+    const { hostname } = new URL(url);
+    if (['127.0.0.1', 'localhost', '[::1]'].includes(hostname)) {
+      const { dispatcher: _ssrfGuard, ...rest } = options;
+      return globalThis.fetch(url, rest);
+    }
+    return globalThis.fetch(url, options);
+  },
   findAccount,
   issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
   jwks: { keys: [signingKey] },
@@ -222,7 +234,8 @@ provider.on('backchannel.success', (_ctx, client, accountId, sid) => record('bac
   client_id: client.clientId, account: accountId, sid,
 }));
 provider.on('backchannel.error', (_ctx, err, client, accountId, sid) => record('backchannel.error', {
-  client_id: client.clientId, account: accountId, sid, error: String(err?.message ?? err),
+  client_id: client.clientId, account: accountId, sid,
+  error: [err?.message ?? err, err?.cause?.message].filter(Boolean).join(': '),
 }));
 provider.on('server_error', (ctx, err) => record('server_error', {
   path: ctx.path, error: String(err?.stack ?? err),

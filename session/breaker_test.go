@@ -98,7 +98,7 @@ func TestBreaker(t *testing.T) {
 				if s.valid {
 					expires = 30 * time.Second
 				}
-				cookie, _, old := e.login(expires)
+				cookie, _, old := e.loginAged(expires)
 				e.prov.setFail(s.answer)
 				before := e.prov.refreshes.Load()
 				tok, err := e.m.Token(e.request(cookie), e.prov)

@@ -26,8 +26,10 @@ func (staticProvider) Refresh(_ context.Context, t *provider.Token) (*provider.T
 }
 
 // Example shows a login saved by a callback handler, then a later request
-// asking for a usable token: it is about to expire, so it is refreshed
-// once and stored before it is returned.
+// asking for a usable token: it is about to expire (the login is an hour
+// old and its token expires in 10 s), so it is refreshed once and stored
+// before it is returned. A token that is still fresh is never refreshed,
+// however short its life: the refresh margin is at most a third of it.
 func Example() {
 	m, err := session.New(session.Config{Logger: slog.New(slog.DiscardHandler)}) // memory store, secure cookie defaults
 	if err != nil {
@@ -38,7 +40,8 @@ func Example() {
 
 	callback := m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := &provider.Token{AccessToken: "old-access", RefreshToken: "rt", Expiry: time.Now().Add(10 * time.Second)}
-		if err := m.SaveLogin(r.Context(), &session.Login{Provider: "demo", Token: tok}); err != nil {
+		login := &session.Login{Provider: "demo", Token: tok, LoginAt: time.Now().Add(-time.Hour)}
+		if err := m.SaveLogin(r.Context(), login); err != nil {
 			http.Error(w, "login failed", http.StatusInternalServerError)
 		}
 	}))

@@ -282,11 +282,27 @@ func (e *env) commit(ctx context.Context) string {
 
 // login makes a logged-in session whose token expires in expiresIn and
 // returns its cookie value and login ID.
+// The token set is received now: a token shorter than Leeway is not due
+// before two thirds of its life (see loginAged).
 func (e *env) login(expiresIn time.Duration) (cookie, id string, tok *provider.Token) {
+	e.t.Helper()
+	return e.loginAt(expiresIn, time.Time{})
+}
+
+// loginAged is login for a token set received an hour ago that expires in
+// expiresIn: the end of a long life, due as soon as expiresIn is within
+// Leeway (the lifetime cap of the margin does not come into play).
+func (e *env) loginAged(expiresIn time.Duration) (cookie, id string, tok *provider.Token) {
+	e.t.Helper()
+	return e.loginAt(expiresIn, e.clock.Now().Add(-time.Hour))
+}
+
+// loginAt is login with the login time (the token's receipt) at; zero: now.
+func (e *env) loginAt(expiresIn time.Duration, at time.Time) (cookie, id string, tok *provider.Token) {
 	e.t.Helper()
 	ctx := e.request("")
 	tok = e.prov.issue(expiresIn)
-	l := &Login{Provider: e.prov.name, Identity: provider.Identity{Provider: e.prov.name, Subject: "user-1", Name: "Ada"}, Token: tok}
+	l := &Login{Provider: e.prov.name, Identity: provider.Identity{Provider: e.prov.name, Subject: "user-1", Name: "Ada"}, Token: tok, LoginAt: at}
 	if err := e.m.SaveLogin(ctx, l); err != nil {
 		e.t.Fatalf("SaveLogin: %v", err)
 	}

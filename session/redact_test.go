@@ -56,7 +56,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	slog.New(slog.NewTextHandler(&attrs, nil)).Info("attempt", "a", *got)
 	printed = append(printed, attrs.String())
 
-	cookie, id, tok := e.login(time.Second)
+	cookie, id, tok := e.loginAged(time.Second)
 	secrets = append(secrets, tok.AccessToken, tok.RefreshToken, cookie, id)
 	l, _ := e.m.CurrentLogin(e.request(cookie))
 	printed = append(printed, fmt.Sprintf("%v %+v %#v %s", l, l, l, l))

@@ -2,8 +2,6 @@ package session
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,9 +14,11 @@ import (
 )
 
 // Token returns a usable access token for the session's login, refreshing it
-// through p when it expires within Leeway — exactly once per session however many
-// requests ask at once (in-process singleflight + Locker across instances, re-read
-// after taking the lock), the refreshed set written to the store before anyone uses it.
+// through p when it expires within its refresh margin (Leeway, capped at a
+// third of the lifetime the upstream gave the token: see Config.Leeway) —
+// exactly once per session however many requests ask at once (in-process
+// singleflight + Locker across instances, re-read after taking the lock),
+// the refreshed set written to the store before anyone uses it.
 // Errors: ErrNotLoggedIn; ErrReauthRequired (invalid_grant: the login is cleared);
 // a transient upstream failure while the current token is still valid returns the
 // current token and nil error (serve while valid); after real expiry it returns an
@@ -90,7 +90,7 @@ func (m *Manager) token(ctx context.Context, p provider.Provider, force bool, st
 	if p.Name() != ls.Provider {
 		return nil, fmt.Errorf("%w with provider %q", ErrNotLoggedIn, p.Name())
 	}
-	if !force && !m.needsRefresh(ls.ID, ls.Token, now) {
+	if !force && !m.needsRefresh(ls.ID, ls.Token, obtainedAt(ls.LoginAt, ls.RefreshedAt), now) {
 		return cloneToken(ls.Token), nil
 	}
 	staleAT := ls.Token.AccessToken
@@ -176,7 +176,8 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 		if force {
 			return t.AccessToken != staleAT && t.ValidAt(m.now())
 		}
-		return !m.needsRefresh(id, t, m.now())
+		// A record never refreshed holds the login's own token set.
+		return !m.needsRefresh(id, t, obtainedAt(ls.LoginAt, rec.RefreshedAt), m.now())
 	}
 
 	// Another request, or another instance, may have refreshed already:
@@ -323,23 +324,6 @@ func (m *Manager) clear(ctx context.Context, id string, old *provider.Token) *re
 	m.clearBackoff(id)
 	m.tokenChanged(ctx, id, old, nil)
 	return &result{kind: outReauth}
-}
-
-// needsRefresh reports whether t expires within Leeway plus this login's
-// jitter. The jitter is a deterministic function of the login and the
-// expiry, so every check of one token agrees, while logins that expire
-// together refresh at different moments.
-func (m *Manager) needsRefresh(id string, t *provider.Token, now time.Time) bool {
-	d := m.cfg.Leeway
-	if j := m.cfg.Jitter; j > 0 {
-		if !t.ExpiresWithinAt(now, d+j) {
-			return false // not due whatever the jitter: skip the hash
-		}
-		var buf [128]byte
-		h := sha256.Sum256(binary.BigEndian.AppendUint64(append(buf[:0], id...), uint64(t.Expiry.UnixNano())))
-		d += time.Duration(binary.BigEndian.Uint64(h[:8]) % uint64(j))
-	}
-	return t.ExpiresWithinAt(now, d)
 }
 
 // backoffState is one login's refresh backoff (in-process).

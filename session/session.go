@@ -78,9 +78,20 @@ type Config struct {
 	// session/redislock when several instances share a store.
 	Locker Locker
 	// Leeway: refresh when the token expires within this. Default 60s.
+	//
+	// The margin never exceeds a third of the token's lifetime (its
+	// Expiry minus the local time Gatehouse received it, at the login or
+	// the last refresh): when Leeway+Jitter is longer than that, both
+	// shrink in proportion so that their sum is a third. So a token is
+	// never due before two thirds of its life: a fresh token is always
+	// used, one request refreshes at most once, and a burst of requests
+	// on a short-lived token (an 8 s token refreshes about 2.5 s before
+	// it expires) refreshes once per expiry. Tokens without an expiry are
+	// never refreshed ahead.
 	Leeway time.Duration
 	// Jitter is the most added at random to Leeway per check, so that
-	// sessions that logged in together do not refresh together. Default:
+	// sessions that logged in together do not refresh together (scaled
+	// down with Leeway for short-lived tokens, see Leeway). Default:
 	// Leeway/10. Negative: none.
 	Jitter time.Duration
 	// AttemptTTL is a login attempt's max age. Default 10m.

@@ -88,8 +88,8 @@ func hammerWith(t *testing.T, envs []*env, cookie string, n int, p provider.Prov
 
 func testConcurrent200(t *testing.T, sc storeCase) {
 	e := newEnv(t, sc)
-	cookie, _, old := e.login(30 * time.Second) // within the 60s leeway
-	e.clock.Advance(time.Minute)                // and now really expired
+	cookie, _, old := e.login(30 * time.Second)
+	e.clock.Advance(time.Minute) // and now really expired
 	toks, errs := hammer(t, []*env{e}, cookie, 200)
 	if n := e.prov.refreshes.Load(); n != 1 {
 		t.Fatalf("upstream refreshes = %d, want exactly 1", n)
@@ -147,7 +147,7 @@ func testCancelledWaiter(t *testing.T, sc storeCase) {
 	e := newEnv(t, sc)
 	e.prov.gate = make(chan struct{})
 	e.prov.entered = make(chan struct{}, 1)
-	cookie, _, _ := e.login(5 * time.Second)
+	cookie, _, _ := e.loginAged(5 * time.Second)
 	ctx1, cancel := context.WithCancel(e.request(cookie))
 	err1 := make(chan error, 1)
 	go func() { _, err := e.m.Token(ctx1, e.prov); err1 <- err }()
@@ -182,7 +182,7 @@ func testCancelledWaiter(t *testing.T, sc storeCase) {
 
 func testInvalidGrant(t *testing.T, sc storeCase) {
 	e := newEnv(t, sc)
-	cookie, id, tok := e.login(5 * time.Second)
+	cookie, id, tok := e.loginAged(5 * time.Second)
 	e.prov.mu.Lock()
 	delete(e.prov.live, tok.RefreshToken) // revoked upstream
 	e.prov.mu.Unlock()
@@ -212,7 +212,7 @@ func testInvalidGrant(t *testing.T, sc storeCase) {
 
 func testInvalidGrantAdopts(t *testing.T, sc storeCase) {
 	e := newEnv(t, sc)
-	cookie, id, _ := e.login(5 * time.Second)
+	cookie, id, _ := e.loginAged(5 * time.Second)
 	ctx := e.request(cookie)
 	// Another party rotated the token behind our back (say, a lock lease
 	// that ran out): the store already holds a newer set when the upstream
@@ -249,7 +249,7 @@ func testInvalidGrantAdopts(t *testing.T, sc storeCase) {
 
 func testTransient(t *testing.T, sc storeCase) {
 	e := newEnv(t, sc)
-	cookie, _, old := e.login(30 * time.Second)
+	cookie, _, old := e.loginAged(30 * time.Second)
 	e.prov.setFail(&provider.Error{Op: "refresh", Kind: provider.ErrUnavailable, StatusCode: 503})
 	ctx := e.request(cookie)
 	tok, err := e.m.Token(ctx, e.prov)
@@ -299,7 +299,7 @@ func testTransient(t *testing.T, sc storeCase) {
 func testStaleSave(t *testing.T, sc storeCase) {
 	e := newEnv(t, sc)
 	e.prov.strict = true
-	cookie, id, _ := e.login(30 * time.Second)
+	cookie, id, _ := e.loginAged(30 * time.Second)
 	slow := e.request(cookie) // loaded before the refresh
 	fast := e.request(cookie)
 	fresh, err := e.m.Token(fast, e.prov)
@@ -541,7 +541,7 @@ func testOnTokenChange(t *testing.T, sc storeCase) {
 			mu.Unlock()
 		}
 	})
-	cookie, _, old := e.login(time.Second)
+	cookie, _, old := e.loginAged(time.Second)
 	tok, err := e.m.Token(e.request(cookie), e.prov)
 	if err != nil {
 		t.Fatal(err)

@@ -206,6 +206,10 @@ func (p *Provider) Config() Config {
 	return c
 }
 
+// RedirectURL returns the configured callback URL (the middleware checks
+// it against the URL it serves the callback at).
+func (p *Provider) RedirectURL() string { return p.cfg.RedirectURL }
+
 // APIHosts implements provider.APIHoster: the REST API's host.
 func (p *Provider) APIHosts() []string { return p.oa.APIHosts() }
 

@@ -108,6 +108,9 @@ func TestOAuthAppLogin(t *testing.T) {
 	if _, err := p.Refresh(context.Background(), tok); !errors.Is(err, provider.ErrNoRefreshToken) {
 		t.Fatalf("refresh: err = %v, want ErrNoRefreshToken", err)
 	}
+	if p.RedirectURL() != redirectURL {
+		t.Fatalf("RedirectURL = %q", p.RedirectURL())
+	}
 	if hosts := p.APIHosts(); !slices.Equal(hosts, []string{strings.TrimPrefix(s.URL, "http://")}) {
 		t.Fatalf("APIHosts = %v", hosts)
 	}

@@ -12,4 +12,9 @@
 //     where they fail.
 //   - GATEHOUSE_CHROMIUM overrides the browser path (default
 //     /usr/bin/chromium), with the same skip/fail rule.
+//   - GATEHOUSE_OIDC_ISSUER, GATEHOUSE_OIDC_CLIENT_ID,
+//     GATEHOUSE_OIDC_CLIENT_SECRET and GATEHOUSE_OIDC_REGISTRATION_TOKEN
+//     name the test OpenID Provider (panva's oidc-provider, pinned in
+//     e2e/oidcop, run by scripts/services.sh) that the TestPanvaOP_ tests
+//     log in with; same skip/fail rule.
 package e2e

@@ -13,6 +13,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -309,8 +310,20 @@ func hxServeApp(t testing.TB, ln net.Listener, publicURL string, up *hxUpstreams
 	case hxStackEcho:
 		e := echo.New()
 		e.HideBanner, e.HidePort = true, true
+		// echoauth returns failures as *echo.HTTPError; hand Gatehouse's
+		// back to it so both stacks answer alike.
+		e.HTTPErrorHandler = func(err error, c echo.Context) {
+			var ge *middleware.Error
+			if errors.As(err, &ge) {
+				auth.RenderError(c.Response(), c.Request(), ge)
+				return
+			}
+			e.DefaultHTTPErrorHandler(err, c)
+		}
 		e.Use(echoauth.Sessions(auth))
-		echoauth.Register(e, auth)
+		if err := echoauth.Register(e, auth); err != nil {
+			t.Fatal(err)
+		}
 		std := func(f http.HandlerFunc) echo.HandlerFunc {
 			return func(c echo.Context) error { f(c.Response(), c.Request()); return nil }
 		}

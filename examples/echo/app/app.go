@@ -8,6 +8,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -16,9 +17,10 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	echomw "github.com/labstack/echo/v4/middleware" // Echo's own middleware, under an alias
 
 	"github.com/gatehouse-auth/gatehouse/examples/internal/upstreams"
-	"github.com/gatehouse-auth/gatehouse/middleware"
+	"github.com/gatehouse-auth/gatehouse/middleware" // Gatehouse's middleware package
 	"github.com/gatehouse-auth/gatehouse/middleware/echoauth"
 )
 
@@ -63,8 +65,25 @@ func New(cfg Config) (*App, error) {
 	// The part every Echo app has: sessions, the /auth/* routes, Require.
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.Use(echomw.Recover())
+	// echoauth returns failures as *echo.HTTPError: Gatehouse's go back
+	// to Gatehouse (its pages have "start again" and re-login links), the
+	// rest to Echo's default handler.
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		var ge *middleware.Error
+		if errors.As(err, &ge) {
+			auth.RenderError(c.Response(), c.Request(), ge)
+			return
+		}
+		e.DefaultHTTPErrorHandler(err, c)
+	}
 	e.Use(echoauth.Sessions(auth))
-	echoauth.Register(e, auth)
+	if err := echoauth.Register(e, auth); err != nil {
+		_ = auth.Close()
+		set.Close()
+		_ = auth.Sessions().Close()
+		return nil, err
+	}
 	a := &App{Echo: e, Auth: auth, Upstreams: set}
 	e.GET("/", a.home, echoauth.Require(auth))
 	e.GET("/api/me", me, echoauth.Require(auth))

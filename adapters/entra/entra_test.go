@@ -7,11 +7,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/adapters/entra"
 	"github.com/gatehouse-auth/gatehouse/adapters/oauth2"
 	"github.com/gatehouse-auth/gatehouse/adapters/oidc"
+	"github.com/gatehouse-auth/gatehouse/adapters/oidc/oidctest"
 	"github.com/gatehouse-auth/gatehouse/provider"
+	"github.com/gatehouse-auth/gatehouse/provider/providertest"
 )
 
 func newProvider(t *testing.T, f *fakeEntra, cfg entra.Config) *entra.Provider {
@@ -282,4 +285,37 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConformance runs the provider contract suite against the preset
+// (whose Exchange, Refresh and Identity wrap the oidc provider's), as a
+// multi-tenant app with an allow-list.
+func TestConformance(t *testing.T) {
+	providertest.RunRedirect(t, providertest.RedirectHarness{
+		New: func(t *testing.T, env *providertest.Env) providertest.RedirectFixture {
+			f := newFakeEntra(t, tenantA)
+			f.set(tenantA, "", map[string]any{"xms_edov": true})
+			p, err := entra.New(context.Background(), entra.Config{
+				Tenant: "organizations", AllowedTenants: []string{tenantA},
+				ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL,
+				HTTPClient: env.Client(f.client()), Logger: env.Logger, Timeout: 300 * time.Millisecond,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return providertest.RedirectFixture{
+				Provider: p,
+				Authorize: func(ctx context.Context, authURL string) (string, string, error) {
+					return f.op.AuthorizeCode(ctx, f.browserURL(t, authURL))
+				},
+				Fail: func(fl providertest.Failure) { f.op.FailNext(oidctest.EndpointToken, string(fl)) },
+			}
+		},
+		RedirectURL:         redirectURL,
+		Identity:            provider.Identity{Subject: "pairwise-sub-for-this-app", Name: "Casey Cook", Email: "casey@contoso.example"},
+		Scopes:              entra.DefaultScopes(),
+		ClientSecret:        clientSecret,
+		RotatesRefreshToken: true,
+		NoRevocation:        true,
+	})
 }

@@ -115,8 +115,10 @@ func (f *fakeEntra) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	var reply map[string]any
-	if err := json.Unmarshal(body, &reply); err != nil {
-		return nil, err
+	if json.Unmarshal(body, &reply) != nil {
+		// Not a token reply (an injected fault): pass it on as it came.
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return resp, nil
 	}
 	if raw, ok := reply["id_token"].(string); ok {
 		payload, err := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[1])

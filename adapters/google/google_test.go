@@ -8,12 +8,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/adapters/google"
 	"github.com/gatehouse-auth/gatehouse/adapters/oauth2"
 	"github.com/gatehouse-auth/gatehouse/adapters/oidc"
 	"github.com/gatehouse-auth/gatehouse/adapters/oidc/oidctest"
 	"github.com/gatehouse-auth/gatehouse/provider"
+	"github.com/gatehouse-auth/gatehouse/provider/providertest"
 )
 
 var workspaceUser = oidctest.User{Subject: "110248495921238986420", Name: "Casey Cook", Email: "casey@example.com", EmailVerified: true,
@@ -257,4 +259,32 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConformance runs the provider contract suite against the preset
+// (whose Exchange, Refresh and Identity wrap the oidc provider's).
+func TestConformance(t *testing.T) {
+	providertest.RunRedirect(t, providertest.RedirectHarness{
+		New: func(t *testing.T, env *providertest.Env) providertest.RedirectFixture {
+			f := newFakeGoogle(t, workspaceUser)
+			f.set(google.Issuer, "example.com")
+			p, err := google.New(context.Background(), google.Config{
+				ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL, HostedDomains: []string{"example.com"},
+				HTTPClient: env.Client(f.client()), Logger: env.Logger, Timeout: 300 * time.Millisecond,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return providertest.RedirectFixture{
+				Provider:  p,
+				Authorize: f.op.AuthorizeCode,
+				Fail:      func(fl providertest.Failure) { f.op.FailNext(oidctest.EndpointToken, string(fl)) },
+			}
+		},
+		RedirectURL:         redirectURL,
+		Identity:            provider.Identity{Subject: workspaceUser.Subject, Name: workspaceUser.Name, Email: workspaceUser.Email},
+		Scopes:              []string{"openid", "profile", "email"},
+		ClientSecret:        clientSecret,
+		RotatesRefreshToken: true,
+	})
 }

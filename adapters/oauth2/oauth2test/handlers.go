@@ -490,6 +490,7 @@ func (s *Server) grantRefresh(req *TokenRequest) (*TokenReply, *Error) {
 			}
 		}
 	}
+	s.markReplacedLocked(t.family)
 	if s.cfg.RevokeAccessOnRefresh {
 		maps.DeleteFunc(s.access, func(_ string, a *tokenRecord) bool { return a.family == t.family })
 	}

@@ -156,7 +156,9 @@ type Config struct {
 	// rotated-out token is merely invalid_grant.
 	ReuseDetection bool
 	// RevokeAccessOnRefresh makes a refresh revoke the access tokens
-	// issued before it in the same family (Whisk does this).
+	// issued before it in the same family (Whisk does this): presenting
+	// one then gets 401 invalid_token. Either way, presentations of such
+	// replaced tokens are counted (Server.ReplacedPresentations).
 	RevokeAccessOnRefresh bool
 	// RequirePKCE refuses authorize requests without a code_challenge.
 	RequirePKCE bool
@@ -205,6 +207,10 @@ type Server struct {
 	revoked  map[string]bool // families
 	nextFam  int
 	nextSeq  int // issue order of token sets (LenientRotation)
+
+	replaced     map[string]int // access tokens superseded by a refresh → order
+	replacedSeq  int
+	replacedSeen int // presentations of replaced access tokens
 }
 
 // NewServer starts and returns a Server. The caller must Close it.
@@ -358,12 +364,14 @@ func (s *Server) Calls(ep Endpoint) int {
 	return s.calls[ep]
 }
 
-// ResetCalls zeroes every counter and forgets recorded requests.
+// ResetCalls zeroes every counter (ReplacedPresentations too) and forgets
+// recorded requests.
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = map[Endpoint]int{}
 	s.requests = nil
+	s.replacedSeen = 0
 }
 
 func (s *Server) count(ep Endpoint) {

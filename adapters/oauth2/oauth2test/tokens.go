@@ -239,9 +239,13 @@ func (s *Server) live(t *tokenRecord) bool {
 
 // LookupAccessToken returns what a live (issued, unexpired, unrevoked)
 // access token grants. Fake API handlers use it to check callers.
+//
+// Every lookup counts as a presentation of token: one whose grant was
+// refreshed since it was issued is counted in ReplacedPresentations.
 func (s *Server) LookupAccessToken(token string) (TokenInfo, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.noteReplacedLocked(token)
 	t := s.access[token]
 	if !s.live(t) {
 		return TokenInfo{}, false

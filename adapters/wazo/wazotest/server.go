@@ -122,6 +122,10 @@ type Server struct {
 	users   []User
 	access  map[string]*accessToken
 	refresh map[string]*refreshToken
+
+	replaced     map[string]int // tokens superseded by a refresh → order
+	replacedSeq  int
+	replacedSeen int // presentations of replaced tokens
 }
 
 // NewServer starts and returns a Server. The caller must Close it.

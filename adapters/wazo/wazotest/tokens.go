@@ -117,6 +117,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			at.metadata[k] = v
 		}
 	}
+	if body.refreshToken != "" {
+		s.markReplacedLocked(body.refreshToken)
+	}
 	s.access[at.token] = at
 	data := s.tokenFields(at)
 	if newRefresh != "" {
@@ -268,8 +271,13 @@ func (s *Server) purgeLocked(now time.Time) {
 
 // lookupLocked returns the live access token tok (case-insensitive, as the
 // UUID route converter normalises it).
+//
+// Every lookup is a presentation of tok: ReplacedPresentations counts
+// those of replaced tokens.
 func (s *Server) lookupLocked(tok string) *accessToken {
-	at := s.access[strings.ToLower(tok)]
+	tok = strings.ToLower(tok)
+	s.noteReplacedLocked(tok)
+	at := s.access[tok]
 	if at == nil || !s.now().Before(at.expiry) {
 		return nil
 	}

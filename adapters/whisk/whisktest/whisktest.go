@@ -36,7 +36,9 @@
 //     token it answers 401 {"code":"auth.tokenRequired"}, with an expired
 //     one 401 auth.tokenExpired, with an unknown or deleted one 401
 //     auth.tokenNotFound, and with a "Token" (server/client token) scheme
-//     403 authorization.forbidden.
+//     403 authorization.forbidden. An access token replaced by a refresh
+//     is deleted, so it gets auth.tokenNotFound; the presentations of
+//     replaced tokens are counted ([oauth2test.Server.ReplacedPresentations]).
 //   - Token-endpoint errors are RFC 6749 bodies ({"error":"invalid_grant"}),
 //     since Whisk documents none of its own there.
 //
@@ -261,8 +263,10 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusUnauthorized, CodeTokenRequired)
 		return
 	}
-	info, ok := s.BearerToken(r)
-	if !ok {
+	// One lookup per request: each is a presentation of the token
+	// (Server.ReplacedPresentations counts those of replaced tokens).
+	info, ok := s.BearerToken(r) // notes a token in the query string
+	if !strings.EqualFold(scheme, "Bearer") {
 		info, ok = s.LookupAccessToken(tok)
 	}
 	switch {

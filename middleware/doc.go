@@ -17,7 +17,15 @@
 // Browsers and API clients are told apart by the Accept, Authorization and
 // X-Requested-With headers: browsers get HTML pages and redirects, API
 // clients JSON errors ({"error": "...", "error_description": "..."}) and
-// WWW-Authenticate headers. Every HTML page carries a strict
+// WWW-Authenticate headers. [Auth.RequireAPI] answers every request as an
+// API client (401 JSON, never a redirect), and [AuthMethodFrom] tells a
+// handler whether the request came with the session cookie or a bearer
+// JWT.
+//
+// For local development on plain http, set Config.PublicURL to the
+// loopback URL (http://127.0.0.1:8080) and Config.DevMode: New then makes
+// the session cookie one a browser keeps over http, and refuses every
+// inconsistent combination. Every HTML page carries a strict
 // Content-Security-Policy, X-Frame-Options DENY, nosniff, no-store and,
 // when Config.PublicURL is https or the request came over TLS, HSTS.
 //

@@ -204,7 +204,6 @@ func IssuerFor(authority, tid string) string {
 // endpoints are the documented ones (see the package documentation), the
 // keys are fetched at the first login.
 func New(ctx context.Context, cfg Config) (*Provider, error) {
-	_ = ctx // kept for the shape of every preset's New; nothing is fetched here
 	if cfg.Name == "" {
 		cfg.Name = DefaultName
 	}

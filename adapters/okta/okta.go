@@ -157,7 +157,9 @@ func domainURL(domain string) (string, error) {
 	if err := oauth2.CheckURL(d); err != nil {
 		return "", configErr("Domain", err.Error())
 	}
-	if label, _, _ := strings.Cut(u.Hostname(), "."); strings.HasSuffix(label, "-admin") {
+	host := strings.ToLower(u.Hostname())
+	oktaHost := strings.HasSuffix(host, ".okta.com") || strings.HasSuffix(host, ".oktapreview.com") || strings.HasSuffix(host, ".okta-emea.com")
+	if label, _, _ := strings.Cut(host, "."); oktaHost && strings.HasSuffix(label, "-admin") {
 		return "", configErr("Domain", fmt.Sprintf("must be the Okta domain, not the admin console's (%s): drop \"-admin\"", u.Hostname()))
 	}
 	return u.Scheme + "://" + u.Host, nil

@@ -3,6 +3,7 @@ package okta_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -102,6 +103,24 @@ func TestOtherAuthorizationServerRefused(t *testing.T) {
 	}
 }
 
+// A custom domain may well have "-admin" in its first label: only Okta's
+// own admin console hosts are refused.
+func TestCustomDomainWithAdminLabel(t *testing.T) {
+	t.Parallel()
+	offline := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return nil, errors.New("no network in tests: " + r.URL.String())
+	})}
+	_, err := okta.New(context.Background(), okta.Config{Domain: "login-admin.example.com", ClientID: clientID,
+		RedirectURL: "https://app.example/auth/okta/callback", HTTPClient: offline})
+	if errors.Is(err, okta.ErrConfig) || !strings.Contains(err.Error(), "https://login-admin.example.com/.well-known/openid-configuration") {
+		t.Fatalf("err = %v, want the discovery fetch of the custom domain", err)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 func TestDefaultScopesInAuthURL(t *testing.T) {
 	t.Parallel()
 	op := newOP(t, "")
@@ -125,6 +144,7 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"no Domain", func(c *okta.Config) { c.Domain = "" }, "okta: invalid config: Domain is required"},
 		{"admin console domain", func(c *okta.Config) { c.Domain = "https://dev-123456-admin.okta.com" }, "okta: invalid config: Domain must be the Okta domain, not the admin console's"},
+		{"preview admin console domain", func(c *okta.Config) { c.Domain = "dev-1-admin.oktapreview.com" }, "okta: invalid config: Domain must be the Okta domain, not the admin console's"},
 		{"issuer URL as Domain", func(c *okta.Config) { c.Domain = "https://dev-123456.okta.com/oauth2/default" }, "okta: invalid config: Domain must be a host name"},
 		{"http Domain", func(c *okta.Config) { c.Domain = "http://dev-123456.okta.com" }, "okta: invalid config: Domain must use https"},
 		{"bad server id", func(c *okta.Config) { c.AuthorizationServerID = "default/v1" }, "okta: invalid config: AuthorizationServerID must be an authorization server id"},

@@ -198,6 +198,18 @@ func TestTokenRevoke(t *testing.T) {
 			t.Error("the upstream token was not revoked")
 		}
 	})
+	t.Run("revoked by the browser of the same session, cookie sent too: not saved back", func(t *testing.T) {
+		t.Parallel()
+		app, _ := newAPIApp(t)
+		b, jwt := cookieLoginWithJWT(t, app)
+		wantStatus(t, post(b, "/auth/token/revoke", url.Values{"token": {jwt}}), http.StatusOK)
+		if got := apiStatus(app, jwt); got != http.StatusUnauthorized {
+			t.Errorf("bearer after revocation: %d, want 401", got)
+		}
+		if res := b.get("/private"); res.StatusCode != http.StatusFound {
+			t.Errorf("cookie of the ended session: %d, want 302 to the login", res.StatusCode)
+		}
+	})
 	app, logouts := newAPIApp(t)
 	jwt := bearerLogin(t, app)
 	tests := []struct {

@@ -171,8 +171,11 @@ var leaves = []struct {
 	{[]string{"github.com/labstack/echo"}, []string{"middleware/echoauth", "examples", "e2e"},
 		"only middleware/echoauth, examples and e2e depend on echo", nil},
 	{[]string{"github.com/redis/go-redis", "github.com/go-redis/redis", "github.com/gomodule/redigo", "github.com/alexedwards/scs/goredisstore", "github.com/alexedwards/scs/redisstore"},
-		[]string{"session/redislock", "examples", "e2e"},
-		"only session/redislock, examples and e2e depend on a Redis client (and session's store tests)", []string{"session"}},
+		[]string{"session/redislock", "session/redisindex", "middleware/redislimit", "examples", "e2e"},
+		"only session/redislock, session/redisindex, middleware/redislimit, examples and e2e depend on a Redis client (and session's and middleware's store tests)", []string{"session", "middleware"}},
+	{[]string{"github.com/jackc/pgx", "github.com/alexedwards/scs/pgxstore"},
+		[]string{"session/pgindex", "examples", "e2e"},
+		"only session/pgindex, examples and e2e depend on a PostgreSQL client (and session's and middleware's store tests)", []string{"session", "middleware"}},
 	{[]string{"github.com/gavv/httpexpect", "github.com/chromedp"}, []string{"e2e", "examples"},
 		"test tooling (httpexpect, chromedp) only in e2e and examples", nil},
 }
@@ -199,7 +202,8 @@ func leafRule(p, imp string, test bool) (bool, string) {
 
 // isCore: provider, adapters and session (not its Redis leaf).
 func isCore(p string) bool {
-	return under(p, "provider") || under(p, "adapters") || (under(p, "session") && !under(p, "session/redislock"))
+	return under(p, "provider") || under(p, "adapters") ||
+		(under(p, "session") && !under(p, "session/redislock") && !under(p, "session/redisindex") && !under(p, "session/pgindex"))
 }
 
 // checkImports returns every forbidden edge in pkgs.
@@ -340,10 +344,10 @@ func TestCheckerCatchesViolations(t *testing.T) {
 		{"adapters/whisk/whisktest", "adapters/whisk", false, "a fake never imports the adapter it fakes"},
 		{"adapters/oauth2/oauth2test", "adapters/oauth2", false, "a fake never imports the adapter it fakes"},
 		{"session", "middleware/jwtauth", false, "session never imports middleware"},
-		{"session", "github.com/redis/go-redis/v9", false, "only session/redislock, examples and e2e depend on a Redis client (and session's store tests)"},
+		{"session", "github.com/redis/go-redis/v9", false, "only session/redislock, session/redisindex, middleware/redislimit, examples and e2e depend on a Redis client (and session's and middleware's store tests)"},
 		{"adapters/wazo", "github.com/labstack/echo/v4", true, "only middleware/echoauth, examples and e2e depend on echo"},
 		{"middleware", "adapters/oauth2", false, "middleware imports provider, session and its own packages only (adapters only in tests)"},
-		{"middleware", "github.com/redis/go-redis/v9/internal (indirectly)", false, "only session/redislock, examples and e2e depend on a Redis client (and session's store tests)"},
+		{"middleware", "github.com/redis/go-redis/v9/internal (indirectly)", false, "only session/redislock, session/redisindex, middleware/redislimit, examples and e2e depend on a Redis client (and session's and middleware's store tests)"},
 	}
 	got := checkImports(bad)
 	for _, w := range want {

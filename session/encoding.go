@@ -194,7 +194,10 @@ func appendIdentity(b []byte, id provider.Identity) ([]byte, error) {
 				return nil, err
 			}
 		}
-		return appendBytes(out, rb), nil
+		out = appendBytes(out, rb)
+		// Added after Raw: values stored before it end here and read
+		// back with no SessionID.
+		return appendString(out, id.SessionID), nil
 	}
 	out, err := enc(id.Raw)
 	if err != nil || len(out) > maxIdentityLen {
@@ -221,6 +224,9 @@ func (r *reader) identity() provider.Identity {
 	id.Email = ir.string()
 	id.Picture = ir.string()
 	raw := ir.bytes()
+	if len(ir.b) > 0 { // absent in values stored before it was added
+		id.SessionID = ir.string()
+	}
 	if ir.done() != nil {
 		r.err = errDecode
 		return provider.Identity{}

@@ -29,6 +29,10 @@ type Login struct {
 	LoginAt time.Time
 	// RefreshedAt is the last refresh, zero until the first.
 	RefreshedAt time.Time
+	// Device is a short description of the client that logged in (see
+	// [DeviceSummary]), shown in session lists; at most 64 bytes, never a
+	// secret. Optional.
+	Device string
 }
 
 // String describes l without its secrets: the token prints redacted and
@@ -124,7 +128,7 @@ func (m *Manager) SaveLogin(ctx context.Context, l *Login) error {
 	}
 	ls := &loginState{
 		ID: id, Provider: l.Provider, Identity: cloneIdentity(l.Identity), Token: l.Token.Clone(),
-		LoginAt: l.LoginAt, RefreshedAt: l.RefreshedAt, Version: 1,
+		LoginAt: l.LoginAt, RefreshedAt: l.RefreshedAt, Version: 1, Device: cleanDevice(l.Device),
 	}
 	// Encode now: size and encodability are checked before anything
 	// changes, and what the session holds is exactly what it will read
@@ -137,6 +141,11 @@ func (m *Manager) SaveLogin(ctx context.Context, l *Login) error {
 		return fmt.Errorf("session: save login: %w", err)
 	}
 	if prev := m.loginState(ctx, sm); prev != nil {
+		// The previous login's session ends everywhere: a request still
+		// holding the old session token cannot save it back.
+		if err := m.endCurrent(ctx, sm, prev); err != nil {
+			return err
+		}
 		if err := m.storeDelete(ctx, recordKey(prev.ID)); err != nil {
 			return storeErr("save login", err)
 		}
@@ -149,6 +158,9 @@ func (m *Manager) SaveLogin(ctx context.Context, l *Login) error {
 		Token: ls.Token, RefreshedAt: l.RefreshedAt, Deadline: sm.Deadline(ctx),
 	}
 	if err := m.writeRecord(ctx, id, rec); err != nil {
+		return err
+	}
+	if err := m.indexLogin(ctx, sm, ls); err != nil {
 		return err
 	}
 	sm.Put(ctx, keyLogin, ls)
@@ -180,6 +192,7 @@ func (m *Manager) CurrentLogin(ctx context.Context) (*Login, error) {
 		sm.Remove(ctx, keyLogin)
 		return nil, nil
 	}
+	m.indexSeen(ctx, sm, ls)
 	return ls.login(), nil
 }
 
@@ -212,6 +225,14 @@ func (m *Manager) Logout(ctx context.Context) (*Login, error) {
 		// Ended in this process from now on, whatever the store says: a
 		// request that loaded the session before sees it gone.
 		m.cleared.bury(ls.ID, m.now())
+		// With the index: ended on every instance from now on.
+		if err := m.endCurrent(lctx, sm, ls); err != nil {
+			if unlock != nil {
+				unlock()
+			}
+			cancel()
+			return nil, err
+		}
 		derr := m.storeDelete(lctx, recordKey(ls.ID))
 		if unlock != nil {
 			unlock()

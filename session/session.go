@@ -139,6 +139,17 @@ type Config struct {
 	// Logger receives refresh and store events (never a secret; login IDs
 	// are logged as a salted hash). Default slog.Default().
 	Logger *slog.Logger
+	// Index keeps, in the session store's backend, every logged-in
+	// session under its user and its upstream session id, and the
+	// markers of ended sessions that every instance checks on the read
+	// it makes anyway: with it, [Manager.ListSessions],
+	// [Manager.EndSession], [Manager.EndSessions] and [Manager.Once]
+	// work, and logout holds on every instance sharing the store. Use
+	// [NewMemIndex] for the in-memory store, session/redisindex for scs
+	// goredisstore, session/pgindex for scs pgxstore; New fails for
+	// another store. New replaces SessionManager.Store with a view of it
+	// that checks the markers. Default nil: no index.
+	Index IndexStore
 }
 
 // Manager keeps Gatehouse's per-browser state in an scs session. It is safe
@@ -161,6 +172,7 @@ type Manager struct {
 	refreshes chan struct{} // MaxConcurrentRefreshes slots; nil: no cap
 	breaker   *breaker      // per-provider circuit breaker (refresh path only)
 	observers atomic.Pointer[[]TokenObserver]
+	index     *indexState // nil without Config.Index
 }
 
 // TokenObserver is told of every change of a login's token set, exactly
@@ -287,6 +299,9 @@ func New(cfg Config) (*Manager, error) {
 		return nil, errors.New("session: SessionManager.Store is nil")
 	}
 	m.sm = sm
+	if err := m.initIndex(sm); err != nil {
+		return nil, err
+	}
 	// A session map loaded before its login ended here can be saved back
 	// and live at most sm.Lifetime from then.
 	m.cleared.ttl = max(sm.Lifetime, tombstoneTTL)
@@ -304,6 +319,7 @@ func (m *Manager) Sessions() *scs.SessionManager { return m.sm }
 // created that store. It is safe to call more than once.
 // A Manager built on the app's SessionManager has nothing to close.
 func (m *Manager) Close() error {
+	m.closeIndex()
 	if m.ownStore != nil {
 		m.ownStore.close()
 	}

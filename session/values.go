@@ -35,6 +35,7 @@ type loginState struct {
 	LoginAt     time.Time
 	RefreshedAt time.Time
 	Version     uint64
+	Device      string // short client description for the session list; may be empty
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler (also used by gob when
@@ -53,6 +54,9 @@ func (l *loginState) MarshalBinary() ([]byte, error) {
 	b = appendTime(b, l.LoginAt)
 	b = appendTime(b, l.RefreshedAt)
 	b = binary.AppendUvarint(b, l.Version)
+	if l.Device != "" {
+		b = appendString(b, l.Device) // optional trailing field
+	}
 	return b, nil
 }
 
@@ -71,6 +75,9 @@ func (l *loginState) UnmarshalBinary(p []byte) error {
 	out.LoginAt = r.time()
 	out.RefreshedAt = r.time()
 	out.Version = r.uvarint()
+	if r.err == nil && len(r.b) > 0 { // absent in values stored before it was added
+		out.Device = r.string()
+	}
 	if r.done() != nil || out.ID == "" {
 		return errDecode
 	}
@@ -86,6 +93,7 @@ func (l *loginState) login() *Login {
 		Token:       cloneToken(l.Token),
 		LoginAt:     l.LoginAt,
 		RefreshedAt: l.RefreshedAt,
+		Device:      l.Device,
 	}
 }
 

@@ -20,10 +20,17 @@ import (
 //
 //   - clones each request and strips any inbound Authorization,
 //     X-Auth-Token and Cookie header (a browser's credentials never reach
-//     the upstream; security checklist G.47);
+//     the upstream);
 //   - sets the provider's credential (provider.SetCredential: Bearer, or
-//     X-Auth-Token for Wazo), refreshing through the session manager when
-//     the token expires within its leeway (one refresh per session);
+//     X-Auth-Token for Wazo): the token of ctx's session as Require,
+//     Optional or Wrap left it. Inside a protected request that is the
+//     token Require has just obtained (refreshed when it was due and
+//     stored in the request's session), so the request does not refresh
+//     again: the session manager's refresh margin is at most a third of
+//     the token's lifetime, so a token is due here only when the handler
+//     has outlived two thirds of it; then a token another request has
+//     refreshed meanwhile is taken from the store without a refresh of
+//     its own. One refresh per session however many requests ask;
 //   - after a 401, refreshes once (session.Manager.ForceRefresh) and
 //     retries once, for requests whose body can be replayed (GetBody set,
 //     or no body).

@@ -76,7 +76,8 @@ type Config struct {
 	// derived from Host or X-Forwarded-* headers. It must be https; plain
 	// http is accepted only on a loopback host (localhost, 127.0.0.0/8,
 	// [::1]) and only together with DevMode: New fails for http without
-	// DevMode. Optional, except with DevMode: without it only
+	// DevMode, and for https with DevMode. Optional, except with DevMode
+	// (New fails for DevMode without PublicURL): without it only
 	// Sec-Fetch-Site and the synchroniser token prove same origin, and
 	// callback URLs are checked by path only.
 	PublicURL string

@@ -282,14 +282,14 @@ func (e *env) handlers() Handlers {
 		Private:  http.HandlerFunc(hello),
 		Optional: http.HandlerFunc(hello),
 		Admin:    http.HandlerFunc(hello),
-		Upstream: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, err := e.auth.Client(r.Context())
-			if err != nil {
 		API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			m, _ := middleware.AuthMethodFrom(r.Context())
 			id, _ := middleware.IdentityFrom(r.Context())
 			_, _ = io.WriteString(w, string(m)+" "+id.Subject)
 		}),
+		Upstream: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := e.auth.Client(r.Context())
+			if err != nil {
 				http.Error(w, "no client", http.StatusInternalServerError)
 				return
 			}

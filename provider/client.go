@@ -22,6 +22,14 @@ import (
 const (
 	DefaultTimeout = 10 * time.Second
 	DefaultMaxBody = 1 << 20
+	// DefaultIdleConnTimeout is how long NewHTTPClient's transport keeps
+	// an idle keep-alive connection: shorter than the idle timeouts
+	// common upstreams close connections at (Node.js and Apache 5 s,
+	// uvicorn 5 s, nginx 75 s). A request sent on a connection the
+	// server is closing at that moment fails after it was written, and
+	// a refresh that may have reached the upstream is never sent again
+	// (see Client.Do), so the client must drop idle connections first.
+	DefaultIdleConnTimeout = 4 * time.Second
 )
 
 // Encoding is how a request body is encoded.
@@ -104,13 +112,17 @@ type Client struct {
 var defaultHTTPClient = NewHTTPClient()
 
 // NewHTTPClient returns an *http.Client for upstream calls: dial, TLS and
-// response-header timeouts, TLS verification on, redirects not followed.
+// response-header timeouts, TLS verification on, redirects not followed,
+// and idle keep-alive connections closed after DefaultIdleConnTimeout.
+// An application that passes its own client to an adapter should also
+// close idle connections before the upstream does.
 func NewHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = 5 * time.Second
 	t.ResponseHeaderTimeout = DefaultTimeout
 	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = DefaultIdleConnTimeout
 	return &http.Client{Transport: t, Timeout: DefaultTimeout + 5*time.Second, CheckRedirect: noRedirect}
 }
 
@@ -144,6 +156,16 @@ func (c *Client) maxBody() int64 {
 // is an *Error: transport failures and timeouts are ErrUnavailable, 3xx and
 // oversized replies ErrBadResponse, other statuses whatever DecodeError
 // says. op labels the error ("exchange", "refresh", ...).
+//
+// A POST (a code exchange or a refresh) is never sent twice once it may
+// have reached the upstream: a rotated refresh token presented again
+// trips reuse detection and revokes the grant (RFC 9700 §4.14.2). Do
+// itself never retries, and it drops Idempotency-Key and
+// X-Idempotency-Key from non-idempotent requests, since they make
+// net/http resend a request that was written. net/http does resend a
+// request on a fresh connection when the reused one failed before any
+// byte of the request was written (the body is rewound through GetBody),
+// which is safe.
 func (c *Client) Do(ctx context.Context, op string, req Request) (*Response, error) {
 	fail := func(kind, cause error, status int) *Error {
 		return &Error{Provider: c.Provider, Op: op, StatusCode: status, Kind: kind, Err: cause}
@@ -175,6 +197,14 @@ func (c *Client) Do(ctx context.Context, op string, req Request) (*Response, err
 	}
 	for k, vs := range req.Header {
 		hreq.Header[k] = append([]string(nil), vs...)
+	}
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+	default:
+		// net/http treats a request carrying either as idempotent and
+		// resends it after a failure even when it was written.
+		hreq.Header.Del("Idempotency-Key")
+		hreq.Header.Del("X-Idempotency-Key")
 	}
 	if ctype != "" {
 		hreq.Header.Set("Content-Type", ctype)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -78,6 +79,12 @@ func hashKey(prefix, v string) string {
 type limiter struct {
 	max    int
 	window time.Duration
+	// name, shared and log: with Config.RateLimitStore the counts live
+	// there (under name), and these in-memory buckets serve only while
+	// it fails.
+	name   string
+	shared RateLimitStore
+	log    *slog.Logger
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -106,6 +113,11 @@ func newLimiter(max int, window time.Duration) *limiter {
 // blocked returns how long to wait when any of keys has used up its
 // failures, or 0.
 func (l *limiter) blocked(now time.Time, keys ...string) time.Duration {
+	if l.shared != nil {
+		if wait, ok := l.sharedBlocked(keys); ok {
+			return wait
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var wait time.Duration
@@ -128,6 +140,11 @@ func (l *limiter) blocked(now time.Time, keys ...string) time.Duration {
 
 // fail records a failure for each key.
 func (l *limiter) fail(now time.Time, keys ...string) {
+	if l.shared != nil {
+		if _, ok := l.sharedCount(1, keys); ok {
+			return
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, k := range keys {

@@ -55,6 +55,9 @@ func (a *Auth) route(w http.ResponseWriter, r *http.Request) {
 	case "logout":
 		a.logout(w, r)
 		return
+	case "sessions", "sessions/end", "sessions/end-others":
+		a.sessionsPage(w, r, strings.TrimPrefix(strings.TrimPrefix(rest, "sessions"), "/"))
+		return
 	case "token":
 		a.token(w, r)
 		return
@@ -179,12 +182,11 @@ func (a *Auth) redirectLogin(w http.ResponseWriter, r *http.Request, p provider.
 	q := r.URL.Query()
 	name := p.Name()
 	keys := a.limitKeys(r)
-	if wait := a.loginLimiter.blocked(a.now(), keys...); wait > 0 {
+	if wait := a.loginLimiter.hit(a.now(), keys...); wait > 0 {
 		a.fail(w, r, failure{status: http.StatusTooManyRequests, code: "rate_limited", provider: name, retryAfter: wait,
 			message: "Too many sign-in attempts. Please wait a minute and try again."})
 		return
 	}
-	a.loginLimiter.fail(a.now(), keys...)
 	att := session.Attempt{
 		State:    provider.NewState(),
 		Provider: name,
@@ -391,7 +393,7 @@ func (a *Auth) finishLogin(w http.ResponseWriter, r *http.Request, p provider.Pr
 	}
 	ident := *id
 	ident.Provider = name
-	login := &session.Login{Provider: name, Identity: ident, Token: tok, LoginAt: a.now()}
+	login := &session.Login{Provider: name, Identity: ident, Token: tok, LoginAt: a.now(), Device: session.DeviceSummary(r.UserAgent())}
 	if err := a.sessions.SaveLogin(ctx, login); err != nil {
 		if errors.Is(err, session.ErrTooLarge) {
 			// The provider's tokens or identity exceed the session's

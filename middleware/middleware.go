@@ -169,6 +169,23 @@ type Config struct {
 	// unrestricted client (New logs a warning). Default: none.
 	UpstreamHosts map[string][]string
 
+	// SessionsPage serves the signed-in user's list of sessions: GET
+	// {BasePath}/sessions (an HTML page marking this device, or JSON
+	// {"sessions": [...]} for API clients), POST {BasePath}/sessions/end
+	// (field or JSON "id": end one) and POST {BasePath}/sessions/end-others
+	// (end all but this one); POSTs are CSRF-protected like logout. It
+	// needs the session manager's index (session.Config.Index). Default
+	// false.
+	SessionsPage bool
+
+	// RateLimitStore keeps the counters of PasswordRateLimit,
+	// CallbackRateLimit and LoginRateLimit in a store every instance
+	// shares (middleware/redislimit: one round trip per counted request),
+	// so that several instances allow the attempts of one. While it
+	// fails, each instance counts in memory and logs a warning. Default
+	// nil: in memory, per process.
+	RateLimitStore RateLimitStore
+
 	// OnLogin, OnRefresh, OnLogout and OnError are audit hooks. Optional.
 	// OnLogin, OnLogout and most OnError events are called synchronously
 	// with the request context. OnRefresh is called exactly once per real
@@ -263,7 +280,7 @@ type Auth struct {
 	after     func(time.Duration) <-chan time.Time // timer for revocation retries (tests replace it)
 }
 
-var reserved = map[string]bool{"login": true, "logout": true, "token": true, ".well-known": true}
+var reserved = map[string]bool{"login": true, "logout": true, "token": true, ".well-known": true, "sessions": true}
 
 // New checks cfg, fills defaults and returns an Auth. It never panics.
 func New(cfg Config) (*Auth, error) {
@@ -385,6 +402,13 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.DefaultReturnTo == "" {
 		cfg.DefaultReturnTo = DefaultReturnTo
 	}
+	if cfg.SessionsPage && !a.sessions.HasIndex() {
+		return nil, fmt.Errorf("%w: SessionsPage needs a session index (session.Config.Index)", ErrConfig)
+	}
+	for _, l := range []*limiter{a.limiter, a.cbLimiter, a.loginLimiter} {
+		l.shared, l.log = cfg.RateLimitStore, cfg.Logger
+	}
+	a.limiter.name, a.cbLimiter.name, a.loginLimiter.name = "password", "callback", "login"
 	a.cfg = cfg // validReturnTo reads a.cfg and a.allowedHosts
 	if v, ok := a.validReturnTo(cfg.DefaultReturnTo); !ok || v != cfg.DefaultReturnTo {
 		return nil, fmt.Errorf("%w: DefaultReturnTo %q is not a valid return path", ErrConfig, cfg.DefaultReturnTo)

@@ -599,6 +599,10 @@ func (m *Manager) Once(ctx context.Context, key string, ttl time.Duration) (firs
 	return first, nil
 }
 
+// HasIndex reports whether the Manager has a session index
+// (Config.Index).
+func (m *Manager) HasIndex() bool { return m.index != nil }
+
 // CurrentHandle returns the handle of ctx's session ([SessionInfo].Handle),
 // or "" when it holds no login.
 func (m *Manager) CurrentHandle(ctx context.Context) string {

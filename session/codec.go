@@ -35,14 +35,17 @@ const codecV1 = 1
 const (
 	kindLogin    = 1
 	kindAttempts = 2
-	kindString   = 10
-	kindBytes    = 11
-	kindBool     = 12
-	kindInt      = 13
-	kindInt64    = 14
-	kindFloat64  = 15
-	kindTime     = 16
-	kindGob      = 20
+	// kindIdle is the idle-expiry stamp (see idleSlot): never a value of
+	// the session map. Decoders that predate it drop it as unknown.
+	kindIdle    = 3
+	kindString  = 10
+	kindBytes   = 11
+	kindBool    = 12
+	kindInt     = 13
+	kindInt64   = 14
+	kindFloat64 = 15
+	kindTime    = 16
+	kindGob     = 20
 )
 
 // Codec is Gatehouse's [scs.Codec]: a versioned, compact binary encoding of a
@@ -68,6 +71,11 @@ type Codec struct {
 	// cache, when set (by [New]), remembers recently decoded sessions by
 	// their exact bytes.
 	cache *decodeCache
+
+	// idleSlot, when set (by [New], for a SessionManager with an
+	// IdleTimeout), makes Encode reserve the idle-expiry stamp that
+	// [Manager.LoadAndSave] fills in and reads back (see idleStore).
+	idleSlot bool
 }
 
 var _ scs.Codec = Codec{}
@@ -77,15 +85,31 @@ var _ scs.Codec = Codec{}
 func (c Codec) Encode(deadline time.Time, values map[string]any) ([]byte, error) {
 	if c.cache != nil {
 		if b := c.cache.encoded(deadline, values); b != nil {
-			return b, nil
+			if _, _, ok := idleSlotOf(b); ok == c.idleSlot {
+				return b, nil
+			}
 		}
 	}
 	b := make([]byte, 0, 256)
 	b = append(b, sessionMagic...)
 	b = append(b, codecV1)
 	b = appendTime(b, deadline)
-	b = binary.AppendUvarint(b, uint64(len(values)))
-	keys := make([]string, 0, len(values))
+	n := len(values)
+	if c.idleSlot {
+		n++
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	if c.idleSlot {
+		// First, whatever the keys: its offset depends on the header only.
+		b = appendString(b, keyIdle)
+		b = append(b, kindIdle, 8)
+		b = binary.BigEndian.AppendUint64(b, 0) // 0: unknown (LoadAndSave fills it in)
+	}
+	var keyBuf [8]string
+	keys := keyBuf[:0]
+	if len(values) > len(keyBuf) {
+		keys = make([]string, 0, len(values))
+	}
 	for k := range values {
 		keys = append(keys, k)
 	}
@@ -191,6 +215,9 @@ func (c Codec) decode(b []byte) (deadline time.Time, values map[string]any, ok b
 		if r.err != nil {
 			return time.Time{}, nil, false
 		}
+		if kind == kindIdle {
+			continue // the store's idle expiry, not a session value
+		}
 		if v, ok := decodeValue(kind, payload); ok {
 			values[key] = v
 		}
@@ -278,4 +305,48 @@ func safeGobDecode(b []byte, v any) (err error) {
 		}
 	}()
 	return gob.NewDecoder(bytes.NewReader(b)).Decode(v)
+}
+
+// keyIdle names the idle-expiry stamp in the encoding. It is never a key
+// of the session map.
+const keyIdle = "gatehouse.idle"
+
+// idleSlotOf finds the idle-expiry stamp of an encoded session: the
+// offset of its 8 bytes in b (big-endian Unix nanoseconds of the expiry
+// the session was last written with, 0 when unknown) and the session's
+// absolute deadline. ok is false when b has no stamp (encoded without an
+// IdleTimeout, by another codec or by an older version).
+func idleSlotOf(b []byte) (off int, deadline time.Time, ok bool) {
+	if !bytes.HasPrefix(b, sessionMagic) {
+		return 0, time.Time{}, false
+	}
+	r := reader{b: b[len(sessionMagic):]}
+	if r.byte() != codecV1 {
+		return 0, time.Time{}, false
+	}
+	deadline = r.time()
+	if r.uvarint() == 0 {
+		return 0, time.Time{}, false
+	}
+	key := r.bytes()
+	kind := r.byte()
+	payload := r.bytes()
+	if r.err != nil || string(key) != keyIdle || kind != kindIdle || len(payload) != 8 {
+		return 0, time.Time{}, false
+	}
+	return len(b) - len(r.b) - 8, deadline, true
+}
+
+// idleStamp reads the stamp at off (see idleSlotOf); zero when unknown.
+func idleStamp(b []byte, off int) time.Time {
+	n := int64(binary.BigEndian.Uint64(b[off:]))
+	if n <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// setIdleStamp writes t as the stamp at off.
+func setIdleStamp(b []byte, off int, t time.Time) {
+	binary.BigEndian.PutUint64(b[off:], uint64(t.UnixNano()))
 }

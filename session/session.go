@@ -161,6 +161,7 @@ type Manager struct {
 	locker    Locker
 	cfg       Config
 	now       func() time.Time
+	wall      func() time.Time // the store's clock (scs's: time.Now), for idle expiries
 	log       *slog.Logger
 	logSalt   [16]byte
 	sf        singleflight.Group
@@ -250,7 +251,7 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.MaxConcurrentRefreshes == 0 {
 		cfg.MaxConcurrentRefreshes = 64
 	}
-	m := &Manager{cfg: cfg, now: cfg.Now, log: cfg.Logger, locker: cfg.Locker, backoff: map[string]backoffState{},
+	m := &Manager{cfg: cfg, now: cfg.Now, wall: time.Now, log: cfg.Logger, locker: cfg.Locker, backoff: map[string]backoffState{},
 		records: newRecordCache(recordCacheSize)}
 	if cfg.MaxConcurrentRefreshes > 0 {
 		m.refreshes = make(chan struct{}, cfg.MaxConcurrentRefreshes)
@@ -285,12 +286,13 @@ func New(cfg Config) (*Manager, error) {
 	}
 	switch c := sm.Codec.(type) {
 	case nil, scs.GobCodec, *scs.GobCodec:
-		sm.Codec = Codec{FallbackLifetime: sm.Lifetime, cache: newDecodeCache(decodeCacheSize)}
+		sm.Codec = Codec{FallbackLifetime: sm.Lifetime, cache: newDecodeCache(decodeCacheSize), idleSlot: sm.IdleTimeout > 0}
 	case Codec:
 		if c.cache == nil {
 			c.cache = newDecodeCache(decodeCacheSize)
-			sm.Codec = c
 		}
+		c.idleSlot = sm.IdleTimeout > 0
+		sm.Codec = c
 	case *Codec:
 	default:
 		registerGob()
@@ -324,18 +326,6 @@ func (m *Manager) Close() error {
 		m.ownStore.close()
 	}
 	return nil
-}
-
-// LoadAndSave is scs's LoadAndSave with a fail-closed error handler: when
-// the store cannot load or save the session the request gets 503 with
-// Cache-Control: no-store and Retry-After, never an anonymous pass-through.
-// The app's own ErrorFunc, if any, is not used here (call
-// Sessions().LoadAndSave to keep it).
-func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
-	cp := *m.sm // same context key and codec
-	cp.ErrorFunc = m.storeErrorFunc
-	cp.Store = guardStore{Store: m.sm.Store, m: m} // destroyed sessions stay destroyed
-	return cp.LoadAndSave(next)
 }
 
 func (m *Manager) storeErrorFunc(w http.ResponseWriter, r *http.Request, err error) {

@@ -270,8 +270,7 @@ func (e *env) scan() {
 			}
 			for _, f := range forms {
 				if strings.Contains(f, v) {
-					e.r.Errorf("the %s appears in the URL of a request the adapter sent: %s %s", what, s.method,
-						strings.ReplaceAll(s.url.String(), v, "<"+what+">"))
+					e.r.Errorf("the %s appears in the URL of a request the adapter sent: %s %s", what, s.method, e.redactLocked(s.url.String()))
 					break
 				}
 			}
@@ -283,8 +282,16 @@ func (e *env) scan() {
 func (e *env) redact(s string) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.redactLocked(s)
+}
+
+// redactLocked is redact with e.mu held.
+func (e *env) redactLocked(s string) string {
 	for v, what := range e.secrets {
 		s = strings.ReplaceAll(s, v, "<"+what+">")
+		if q := url.QueryEscape(v); q != v {
+			s = strings.ReplaceAll(s, q, "<"+what+">")
+		}
 	}
 	return s
 }

@@ -27,6 +27,7 @@ import (
 //	GET       {base}/{provider}/callback     authorization-code callback (or the implicit fragment page)
 //	POST      {base}/{provider}/implicit     implicit grant: fragment values posted by the callback page
 //	GET       {base}/{provider}/logged-out   return from RP-initiated logout (EndSessionProvider)
+//	POST      {base}/{provider}/backchannel-logout  back-channel logout token (BackChannelLogoutProvider)
 //	GET|POST  {base}/logout                  confirmation page | logout (CSRF-protected)
 //	POST      {base}/token                   mint a bearer JWT for the session (Config.JWT)
 //	POST      {base}/token/revoke            end a bearer JWT's session, RFC 7009 shaped (Config.JWT)
@@ -122,6 +123,13 @@ func (a *Auth) route(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		a.loggedOut(w, r, name)
+	case "backchannel-logout":
+		bp, ok := p.(BackChannelLogoutProvider)
+		if !ok {
+			a.notFound(w, r)
+			return
+		}
+		a.backChannelLogout(w, r, bp, name)
 	case "implicit":
 		if !a.implicit[name] {
 			a.notFound(w, r)

@@ -212,6 +212,9 @@ func newEnv(t *testing.T, s Stack, o options) *env {
 	e.scsMgr = sm
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	scfg := session.Config{SessionManager: sm, Now: e.clk.Now, Logger: logger}
+	if o.oidc {
+		scfg.Index = session.NewMemIndex()
+	}
 	mgr, err := session.New(scfg)
 	must(t, err)
 

@@ -199,5 +199,48 @@ func oidcCases() []testCase {
 			}
 			status(t, b.get("/auth/oidc/logged-out?"+back.RawQuery), http.StatusBadRequest)
 		}},
+		{name: "OIDC back-channel logout: ends the OP session's logins, 400 JSON for bad or replayed tokens", opts: on, run: func(t *testing.T, e *env) {
+			b1, b2 := e.browser(), e.browser()
+			status(t, e.oidcLogin(b1, "/"), http.StatusSeeOther)
+			status(t, e.oidcLogin(b2, "/"), http.StatusSeeOther)
+			c1, err := oidctest.IDTokenClaimsOf(e.idTokenOf(b1))
+			must(t, err)
+			sid1, _ := c1["sid"].(string)
+			post := func(token string) *response {
+				return e.browser().postForm("/auth/oidc/backchannel-logout", url.Values{"logout_token": {token}})
+			}
+			bad := []map[string]any{
+				func() map[string]any { c := e.op.LogoutClaims(clientID, "", sid1); c["nonce"] = "n"; return c }(),
+				func() map[string]any { c := e.op.LogoutClaims(clientID, "", sid1); delete(c, "events"); return c }(),
+				func() map[string]any { c := e.op.LogoutClaims(clientID, "", sid1); delete(c, "jti"); return c }(),
+				func() map[string]any { c := e.op.LogoutClaims(clientID, "", sid1); delete(c, "iat"); return c }(),
+				e.op.LogoutClaims("another-client", "", sid1),
+				e.op.LogoutClaims(clientID, "", ""),
+			}
+			for _, c := range bad {
+				res := post(e.op.SignJWT(c))
+				status(t, res, http.StatusBadRequest)
+				if jsonBody(t, res)["error"] != "invalid_request" {
+					t.Fatalf("body %s", res.body)
+				}
+			}
+			status(t, post("not-a-jwt"), http.StatusBadRequest)
+			loggedIn(t, b1, true)
+			loggedIn(t, b2, true)
+			tok := e.op.SignJWT(e.op.LogoutClaims(clientID, "", sid1))
+			res := post(tok)
+			status(t, res, http.StatusOK)
+			if res.Header.Get("Cache-Control") != "no-store" {
+				t.Fatalf("Cache-Control %q", res.Header.Get("Cache-Control"))
+			}
+			loggedIn(t, b1, false)
+			loggedIn(t, b2, true)
+			status(t, post(tok), http.StatusBadRequest) // replayed jti
+			status(t, post(e.op.SignJWT(e.op.LogoutClaims(clientID, "oidc-user", ""))), http.StatusOK)
+			loggedIn(t, b2, false)
+			if !e.hasEvent("logout", "backchannel_logout") {
+				t.Fatalf("events %v", e.eventCodes())
+			}
+		}},
 	}
 }

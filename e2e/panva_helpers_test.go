@@ -239,10 +239,11 @@ type panvaAppOptions struct {
 	// app's public URL (default: ln's address).
 	ln     net.Listener
 	public string
-	// store and locker: the session store (default: memstore) and the
-	// refresh lock (default: local).
+	// store, locker, index: the session store (default: memstore), the
+	// refresh lock (default: local) and the session index (default: none).
 	store  scs.Store
 	locker session.Locker
+	index  session.IndexStore
 	// jwt is the app's JWT authority (default: one of its own).
 	jwt *jwtauth.Authority
 	// clock is the app's clock (default: real time).
@@ -329,7 +330,7 @@ func newPanvaApp(t testing.TB, op *panvaOP, o panvaAppOptions) *panvaApp {
 	if locker == nil {
 		locker = session.NewLocalLocker()
 	}
-	mgr, err := session.New(session.Config{SessionManager: sm, Locker: locker, Now: now, Logger: logs.Logger()})
+	mgr, err := session.New(session.Config{SessionManager: sm, Locker: locker, Index: o.index, Now: now, Logger: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

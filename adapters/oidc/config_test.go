@@ -169,3 +169,30 @@ func TestIssuerParameter(t *testing.T) {
 		t.Fatal("required without authorization_response_iss_parameter_supported")
 	}
 }
+
+// Identity.Email is only an address the OP says it verified: an unverified
+// one (whatever the user typed at the OP) could take over an app account
+// linked by email. The claim stays readable through ClaimsOf.
+func TestEmailOnlyWhenVerified(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		verified  bool
+		wantEmail string
+	}{
+		{"verified", true, "ada@example.com"},
+		{"unverified", false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			op := newOP(t, oidctest.Config{Users: []oidctest.User{{Subject: "u-1", Name: "Ada", Email: "ada@example.com", EmailVerified: tc.verified}}})
+			_, id := mustLogin(t, newRP(t, op, nil), op)
+			if id.Email != tc.wantEmail {
+				t.Fatalf("Identity.Email = %q, want %q", id.Email, tc.wantEmail)
+			}
+			if c, ok := oidc.ClaimsOf(id); !ok || c.Email != "ada@example.com" || c.EmailVerified != tc.verified {
+				t.Fatalf("ClaimsOf = %+v, %v", c, ok)
+			}
+		})
+	}
+}

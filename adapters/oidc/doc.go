@@ -29,6 +29,9 @@
 // (provider.Token.Extra[ExtraIDToken]) for RP-initiated logout's
 // id_token_hint; it is never logged or sent to the browser. The verified
 // claims become provider.Identity.Raw; [ClaimsOf] gives a typed view.
+// Identity.Email is set only when the OP says the address is verified
+// (email_verified true): apps that link accounts by email must not trust an
+// address the user merely typed at the OP.
 //
 // Logout: [Provider.EndSessionURL] builds the RP-Initiated Logout 1.0
 // redirect, and [Provider.VerifyLogoutToken] checks a Back-Channel Logout

@@ -117,7 +117,7 @@ func (p *Provider) checkIssuer(iss string, claims map[string]any) error {
 		return fmt.Errorf("%w: no iss", ErrIDToken)
 	}
 	if err := p.cfg.IssuerValidator(iss, claims); err != nil {
-		return fmt.Errorf("%w: iss %q refused: %v", ErrIDToken, iss, err)
+		return fmt.Errorf("%w: iss %q refused: %w", ErrIDToken, iss, err)
 	}
 	return nil
 }
@@ -325,9 +325,15 @@ func (p *Provider) Identity(ctx context.Context, t *provider.Token) (*provider.I
 		Provider: p.cfg.Name,
 		Subject:  sub,
 		Name:     oauth2.ClaimString(claims, "name"),
-		Email:    oauth2.ClaimString(claims, "email"),
 		Picture:  oauth2.ClaimString(claims, "picture"),
 		Raw:      claims,
+	}
+	// Only an address the OP says it verified becomes Identity.Email: apps
+	// link accounts by email, and an unverified one is whatever the user
+	// typed at the OP (the "nOAuth" account takeover). The claim itself
+	// stays in Raw and ClaimsOf for apps that want it.
+	if v, _ := claims["email_verified"].(bool); v || claims["email_verified"] == "true" {
+		id.Email = oauth2.ClaimString(claims, "email")
 	}
 	if id.Name == "" {
 		id.Name = oauth2.ClaimString(claims, "preferred_username")

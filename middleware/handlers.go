@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -160,26 +159,6 @@ func (a *Auth) limitKeys(r *http.Request) []string {
 
 func allow(r *http.Request, methods ...string) bool { return slices.Contains(methods, r.Method) }
 
-// chooser renders the provider chooser: a button per redirect provider, the
-// form for password providers.
-func (a *Auth) chooser(w http.ResponseWriter, r *http.Request, errText string, status int) {
-	ret := a.returnTo(r.URL.Query().Get("return_to"))
-	var csrf string
-	entries := make([]providerEntry, 0, len(a.order))
-	for _, name := range a.order {
-		p := a.providers[name]
-		e := providerEntry{Name: name, LoginURL: a.LoginURL(name, ret), ReturnTo: ret}
-		if _, isRedirect := p.(provider.RedirectProvider); !isRedirect {
-			if csrf == "" {
-				csrf = a.CSRFToken(r.Context())
-			}
-			e.Password, e.Action, e.CSRF = true, a.base+"/"+name+"/login", csrf
-		}
-		entries = append(entries, e)
-	}
-	a.renderHTML(w, r, status, "chooser", page{Title: "Sign in", Providers: entries, Error: errText})
-}
-
 // redirectLogin starts an authorization-code (or opted-in implicit) login:
 // a fresh state (CSRF token, RFC 6749 §10.12, RFC 9700 §2.1) and PKCE S256
 // verifier (RFC 7636) per attempt, kept server-side in the session keyed by
@@ -266,7 +245,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.Redir
 	state := q.Get("state")
 	if state == "" {
 		if a.implicit[name] && q.Get("code") == "" && q.Get("error") == "" {
-			a.renderHTML(w, r, http.StatusOK, "implicit", page{Title: "Signing in", Action: a.base + "/" + name + "/implicit"})
+			a.renderPage(w, r, http.StatusOK, "implicit", &ImplicitPage{PageData: PageData{Title: a.pages.texts.SigningIn}, Action: a.base + "/" + name + "/implicit"})
 			return
 		}
 		a.cbLimiter.fail(a.now(), keys...)
@@ -285,9 +264,13 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.Redir
 	}
 	// RFC 9207 §2.4: the response's issuer is checked before anything in
 	// it is acted on, error responses included (an error page must not be
+		if a.replayedWhileSignedIn(w, r, name, state, err) {
+			return
+		}
 	// shown for a response a mix-up attacker forged).
 	if ip, ok := p.(IssuerProvider); ok {
 		iss, required := ip.Issuer()
+	a.markAttemptUsed(ctx, name, state, att.ReturnTo)
 		got, present := q["iss"]
 		if iss != "" && ((present && (len(got) != 1 || got[0] != iss)) || (!present && required)) {
 			a.fail(w, r, failure{status: http.StatusBadRequest, code: "issuer_mismatch", provider: name, retry: restart,
@@ -300,8 +283,11 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.Redir
 		if code == "access_denied" {
 			status = http.StatusForbidden
 		}
-		a.fail(w, r, failure{status: status, code: "provider_error", provider: name, retry: a.LoginURL(name, att.ReturnTo),
-			title:   "Sign-in was not completed",
+		textKey := ""
+		if code == "access_denied" {
+			textKey = "access_denied"
+		}
+		a.fail(w, r, failure{status: status, code: "provider_error", provider: name, retry: a.LoginURL(name, att.ReturnTo), textKey: textKey,
 			message: "The provider did not complete the sign-in (" + printable(code, 64) + ").",
 			detail:  printable(q.Get("error_description"), 300),
 			err:     errors.New("authorization error: " + printable(code, 64))})
@@ -375,9 +361,13 @@ func (a *Auth) implicitPost(w http.ResponseWriter, r *http.Request, p provider.I
 		return
 	}
 	vals.Del("state")
+		if a.replayedWhileSignedIn(w, r, name, state, err) {
+			return
+		}
 	tok, err := p.TokenFromFragment(vals)
 	if err != nil {
 		a.fail(w, r, upstreamFailure(name, "implicit", a.LoginURL(name, att.ReturnTo), err))
+	a.markAttemptUsed(ctx, name, state, att.ReturnTo)
 		return
 	}
 	a.finishLogin(w, r, p, tok, att.ReturnTo, false)
@@ -524,6 +514,10 @@ func (a *Auth) passwordLogin(w http.ResponseWriter, r *http.Request, p provider.
 	returnTo = a.returnTo(returnTo)
 	username = strings.TrimSpace(username)
 	if username == "" || password == "" || len(username) > 256 || len(password) > 1024 {
+			if a.sameOrigin(r) {
+				a.staleForm(w, r, p, strings.TrimSpace(username), a.returnTo(returnTo))
+				return
+			}
 		a.failPassword(w, r, p, api, username, returnTo, http.StatusBadRequest, "invalid_request", "Enter your username and password.", 0)
 		return
 	}
@@ -547,26 +541,6 @@ func (a *Auth) passwordLogin(w http.ResponseWriter, r *http.Request, p provider.
 		return
 	}
 	a.finishLogin(w, r, p, tok, returnTo, api)
-}
-
-func (a *Auth) failPassword(w http.ResponseWriter, r *http.Request, p provider.Provider, api bool, username, returnTo string, status int, code, msg string, wait time.Duration) {
-	if api || wantsJSON(r) {
-		a.fail(w, r, failure{status: status, code: code, provider: p.Name(), message: msg, retryAfter: wait})
-		return
-	}
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "gatehouse: request failed", slog.String("event", "error"),
-		slog.String("error_code", code), slog.Int("status", status), slog.String("path", r.URL.Path), slog.String("provider", p.Name()))
-	a.emit(r.Context(), Event{Type: EventError, Provider: p.Name(), Code: code, Status: status})
-	if wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-	}
-	a.passwordForm(w, r, p, msg, username, status, returnTo)
-}
-
-func (a *Auth) passwordForm(w http.ResponseWriter, r *http.Request, p provider.Provider, errText, username string, status int, returnTo string) {
-	name := p.Name()
-	e := providerEntry{Name: name, Password: true, Action: a.base + "/" + name + "/login", CSRF: a.CSRFToken(r.Context()), ReturnTo: returnTo, Username: username}
-	a.renderHTML(w, r, status, "chooser", page{Title: "Sign in with " + name, Providers: []providerEntry{e}, Error: errText})
 }
 
 // parseForm reads a bounded urlencoded or multipart/form-data body into
@@ -606,7 +580,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		ret := a.returnTo(r.URL.Query().Get("return_to"))
-		a.renderHTML(w, r, http.StatusOK, "logout", page{Title: "Sign out", CSRF: a.CSRFToken(ctx), ReturnTo: ret, Action: a.base + "/logout"})
+		a.renderPage(w, r, http.StatusOK, "logout", &LogoutPage{PageData: PageData{Title: a.pages.texts.SignOut}, CSRF: a.CSRFToken(ctx), ReturnTo: ret, Action: a.base + "/logout"})
 		return
 	case http.MethodPost:
 	default:
@@ -622,7 +596,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		submitted, ret = r.PostForm.Get("csrf_token"), r.PostForm.Get("return_to")
 	}
 	if !a.csrfTokenOK(r, submitted) && !a.sameOrigin(r) {
-		a.fail(w, r, failure{status: http.StatusForbidden, code: "csrf", retry: a.base + "/logout",
+		a.fail(w, r, failure{status: http.StatusForbidden, code: "csrf", textKey: "logout_csrf", retry: a.base + "/logout",
 			message: "Sign-out was not confirmed from this site. Use the sign-out button to try again."})
 		return
 	}
@@ -658,6 +632,8 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
+			// The next sign-in page says so (a one-time notice).
+			a.setNotice(ctx, noticeSignedOut)
 // Revocation retry policy (RFC 7009 §2.2.1: on 503 the client may retry
 // later, honouring Retry-After).
 const (
@@ -782,7 +758,7 @@ func storeFailure(name string, err error) failure {
 
 // attemptFailure explains why a callback's login attempt could not be used.
 func attemptFailure(name, restart string, err error) failure {
-	f := failure{status: http.StatusBadRequest, provider: name, retry: restart, err: err, title: "Sign-in could not be completed"}
+	f := failure{status: http.StatusBadRequest, provider: name, retry: restart, err: err}
 	switch {
 	case errors.Is(err, session.ErrAttemptExpired):
 		f.code, f.message = "login_expired", "This login expired. Please restart the login."
@@ -790,11 +766,7 @@ func attemptFailure(name, restart string, err error) failure {
 		f.code, f.message = "provider_mismatch", "This response belongs to a login with another provider. Please restart the login."
 	case errors.Is(err, session.ErrAttemptNotFound):
 		f.code, f.message = "state_not_found", "We could not find the login this response belongs to. Please restart the login."
-		f.reasons = []string{
-			"Your browser did not send the session cookie back: the login was started on a different host name than the callback URL (for example localhost and 127.0.0.1), or the cookie's SameSite or Secure setting blocked it.",
-			"The login took too long and expired.",
-			"This response was already used, for example after pressing Back or reloading the page.",
-		}
+		f.hint = "the browser did not send the session cookie back (the login started on another host name than the callback URL, e.g. localhost and 127.0.0.1, or the cookie's SameSite or Secure setting blocked it), the attempt expired and was evicted, or the callback was already used (Back, reload)"
 	default:
 		return storeFailure(name, err)
 	}

@@ -197,6 +197,17 @@ type Config struct {
 	// logout, on a context detached from the logout request.
 	OnLogin, OnRefresh, OnLogout, OnError func(ctx context.Context, e Event)
 
+	// AppName is the app's name as its users know it. The built-in pages
+	// show it above their titles and in the chooser's ("Sign in to
+	// AppName"). Default: none.
+	AppName string
+
+	// Pages themes, translates or replaces the built-in pages: display
+	// names and icons of the providers, the app's own templates (an
+	// fs.FS), every user-facing text. See [Pages]. Default: the built-in
+	// English pages.
+	Pages Pages
+
 	// Logger receives structured logs (never tokens, codes, state,
 	// verifiers, passwords or session ids). Default slog.Default().
 	Logger *slog.Logger
@@ -268,6 +279,7 @@ type Auth struct {
 	loginLimiter *limiter
 	transport    http.RoundTripper
 	apiHosts     map[string]map[string]bool // provider → allowed credential hosts (lower case); nil: unrestricted
+	pages        *pageSet                   // templates, texts, provider display (Config.Pages)
 
 	scopeMu   sync.RWMutex
 	scopeSets map[string][]string // RequireScopes id → extra scopes
@@ -415,6 +427,12 @@ func New(cfg Config) (*Auth, error) {
 	}
 
 	if err := a.initAPIHosts(cfg.UpstreamHosts); err != nil {
+		return nil, err
+	}
+	if err := a.initPages(cfg); err != nil {
+		if ownSessions {
+			_ = cfg.Sessions.Close()
+		}
 		return nil, err
 	}
 	a.transport = cfg.UpstreamTransport

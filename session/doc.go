@@ -46,24 +46,32 @@
 // attempt, as with any scs value. A request that was already running when
 // the user logged out cannot save the session back through
 // [Manager.LoadAndSave]: the destroyed session's store key stays buried in
-// the process for ten minutes, so the old cookie is anonymous. Across
-// instances sharing a store, a request running on another instance at that
-// moment may still save the map back; its login then has no record, so it
-// cannot get a refreshed token ([ErrNotLoggedIn]) and no bearer JWT resolves
-// to it, but CurrentLogin shows its identity until its access token is due
-// for refresh or the session expires.
+// the process for ten minutes, so the old cookie is anonymous.
 //
-// The same holds for a login that ended while the session lives on: after
-// invalid_grant in Token or ForceRefresh (the login record is deleted and
-// the request drops the login), or after Logout, a request of the same
-// browser that had loaded the session before still holds the login and
-// would save it back. The Manager keeps the IDs of logins ended in this
-// process (bounded, for the session Lifetime, at least ten minutes), and
-// CurrentLogin, Token and ForceRefresh treat such a login as gone (nil,
-// [ErrNotLoggedIn]) and remove it from that request's session, so its save does not
-// bring it back. This set is in-process too: on another instance sharing
-// the store, such a request can still save the login back, and that
-// instance shows it (CurrentLogin, and Token from the session's copy) until
-// its access token is due for refresh; the refresh then finds no record and
-// ends it ([ErrNotLoggedIn]).
+// Across instances sharing a store, set Config.Index ([NewMemIndex],
+// session/redisindex, session/pgindex): Logout, [Manager.EndSession] and
+// [Manager.EndSessions] then write an ended marker into the store, which
+// every instance reads together with the session (one MGET in Redis, one
+// query in PostgreSQL: no extra round trip), and every session write is
+// refused atomically once the marker is set. After the call returns, no
+// instance serves that session and no request that loaded it earlier
+// saves it back; the login record is deleted under the refresh lock, so
+// its bearer JWTs are refused on the next request. Markers live until the
+// session's absolute expiry. Without an index the guard is per process:
+// a request running on another instance at that moment may save the map
+// back; its login then has no record, so it cannot get a refreshed token
+// ([ErrNotLoggedIn]) and no bearer JWT resolves to it, but CurrentLogin
+// shows its identity until its access token is due for refresh or the
+// session expires. The index's last-seen time is written at most once a
+// minute per session and instance, in the background.
+//
+// A login that ended while its session lives on (invalid_grant in Token
+// or ForceRefresh) is still guarded per process: the Manager keeps the
+// IDs of logins ended here (bounded, for the session Lifetime, at least
+// ten minutes), and CurrentLogin, Token and ForceRefresh treat such a
+// login as gone (nil, [ErrNotLoggedIn]) and remove it from that request's
+// session, so its save does not bring it back. On another instance a
+// request that loaded the session before can still save the login back
+// and show it until its access token is due for refresh; the refresh then
+// finds no record and ends it ([ErrNotLoggedIn]).
 package session

@@ -124,8 +124,12 @@ func allowedInternal(p, q string, test bool) (bool, string) {
 			return false, "an adapter's tests use only its own fake"
 		}
 		return false, "adapters import only provider and adapters/oauth2"
+	case p == "internal/telemetry":
+		return q == "provider", "internal/telemetry imports only provider"
 	case under(p, "session"):
 		switch {
+		case q == "internal/telemetry":
+			return true, "" // the OpenTelemetry instrumentation (API only)
 		case under(q, "middleware"):
 			return false, "session never imports middleware"
 		case q == "provider", under(q, "session") && p != "session" && !under(q, p):
@@ -138,7 +142,7 @@ func allowedInternal(p, q string, test bool) (bool, string) {
 		return false, "session imports only provider"
 	case under(p, "middleware"):
 		switch {
-		case q == "provider", under(q, "session") && q != "session/redislock":
+		case q == "provider", q == "internal/telemetry", under(q, "session") && q != "session/redislock":
 			return true, ""
 		case under(q, "middleware/echoauth") && !under(p, "middleware/echoauth"):
 			return test, "only middleware/echoauth depends on echo; middleware never imports it"
@@ -178,6 +182,8 @@ var leaves = []struct {
 		"only session/pgindex, examples and e2e depend on a PostgreSQL client (and session's and middleware's store tests)", []string{"session", "middleware"}},
 	{[]string{"github.com/gavv/httpexpect", "github.com/chromedp"}, []string{"e2e", "examples"},
 		"test tooling (httpexpect, chromedp) only in e2e and examples", nil},
+	{[]string{"go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/exporters", "github.com/prometheus/client_golang"}, []string{"examples", "e2e"},
+		"the library uses the OpenTelemetry API only: the SDK and exporters only in tests, examples and e2e", []string{"session", "internal/telemetry"}},
 }
 
 func leafRule(p, imp string, test bool) (bool, string) {
@@ -326,6 +332,8 @@ func TestCheckerCatchesViolations(t *testing.T) {
 		{ImportPath: m("adapters/github"), Imports: []string{m("adapters/oidc")}, XTestImports: []string{m("adapters/oidc/oidctest")}},
 		{ImportPath: m("adapters/github/githubtest"), Imports: []string{m("adapters/github")}},
 		{ImportPath: m("adapters/google"), Imports: []string{m("adapters/oidc"), m("adapters/entra")}, XTestImports: []string{m("adapters/whisk/whisktest")}},
+		{ImportPath: m("internal/telemetry"), Imports: []string{m("provider"), m("session"), "go.opentelemetry.io/otel/sdk/trace"}},
+		{ImportPath: m("middleware/jwtauth"), Deps: []string{"go.opentelemetry.io/otel/exporters/prometheus"}},
 	}
 	want := []violation{
 		{"adapters/wazo/wazotest", "adapters/oidc", true, "a fake imports only provider and adapters/oauth2/oauth2test"},
@@ -335,6 +343,9 @@ func TestCheckerCatchesViolations(t *testing.T) {
 		{"adapters/github/githubtest", "adapters/github", false, "a fake never imports the adapter it fakes"},
 		{"adapters/google", "adapters/entra", false, "adapters import only provider and adapters/oauth2"},
 		{"adapters/google", "adapters/whisk/whisktest", true, "an adapter's tests use only its own fake"},
+		{"internal/telemetry", "session", false, "internal/telemetry imports only provider"},
+		{"internal/telemetry", "go.opentelemetry.io/otel/sdk/trace", false, "the library uses the OpenTelemetry API only: the SDK and exporters only in tests, examples and e2e"},
+		{"middleware/jwtauth", "go.opentelemetry.io/otel/exporters/prometheus (indirectly)", false, "the library uses the OpenTelemetry API only: the SDK and exporters only in tests, examples and e2e"},
 		{"provider", "session", false, "provider imports nothing from this module"},
 		{"provider/providertest", "adapters/oauth2", false, "providertest imports only provider"},
 		{"adapters/whisk", "session", false, "adapters import only provider and adapters/oauth2"},
@@ -375,6 +386,9 @@ func TestCheckerCatchesViolations(t *testing.T) {
 		{ImportPath: m("adapters/entra"), Imports: []string{m("provider"), m("adapters/oidc")}, XTestImports: []string{m("adapters/oidc/oidctest"), m("provider/providertest")}},
 		{ImportPath: m("adapters/github"), Imports: []string{m("provider"), m("adapters/oauth2")}, XTestImports: []string{m("adapters/github/githubtest")}},
 		{ImportPath: m("adapters/github/githubtest"), Imports: []string{m("provider"), m("adapters/oauth2/oauth2test")}},
+		{ImportPath: m("internal/telemetry"), Imports: []string{m("provider"), "go.opentelemetry.io/otel/trace"}},
+		{ImportPath: m("session"), Imports: []string{m("provider"), m("internal/telemetry")}, TestImports: []string{"go.opentelemetry.io/otel/sdk/trace"}},
+		{ImportPath: m("middleware"), Imports: []string{m("internal/telemetry"), m("session")}},
 	}
 	if v := checkImports(good); len(v) != 0 {
 		t.Errorf("a valid graph was flagged: %v", v)

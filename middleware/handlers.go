@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/gatehouse-auth/gatehouse/internal/telemetry"
 	"github.com/gatehouse-auth/gatehouse/provider"
 	"github.com/gatehouse-auth/gatehouse/session"
 )
@@ -165,6 +166,8 @@ func allow(r *http.Request, methods ...string) bool { return slices.Contains(met
 // state so several tabs can log in at once. The requested scopes come from
 // configuration only; a ?scope= parameter is ignored (RFC 9700 §2.3).
 func (a *Auth) redirectLogin(w http.ResponseWriter, r *http.Request, p provider.RedirectProvider) {
+	r, op := a.startOp(r, telemetry.LoginStart, p.Name())
+	defer op.End()
 	ctx := r.Context()
 	q := r.URL.Query()
 	name := p.Name()
@@ -232,6 +235,8 @@ type IssuerProvider interface {
 // replayed or forged callback causes no token request; error= responses
 // consume the state too.
 func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.RedirectProvider) {
+	r, op := a.startOp(r, telemetry.Callback, p.Name())
+	defer op.End()
 	ctx := r.Context()
 	name := p.Name()
 	q := r.URL.Query()
@@ -305,11 +310,13 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.Redir
 		return
 	}
 	var tok *provider.Token
+	xctx, xop := a.tel.Start(ctx, telemetry.Exchange, name)
 	if ne, ok := p.(provider.NonceExchanger); ok && att.Nonce != "" {
-		tok, err = ne.ExchangeNonce(ctx, code, att.Verifier, att.Nonce)
+		tok, err = ne.ExchangeNonce(xctx, code, att.Verifier, att.Nonce)
 	} else {
-		tok, err = p.Exchange(ctx, code, att.Verifier)
+		tok, err = p.Exchange(xctx, code, att.Verifier)
 	}
+	xop.EndErr(err)
 	if err != nil {
 		a.fail(w, r, upstreamFailure(name, "exchange", a.LoginURL(name, att.ReturnTo), err))
 		return
@@ -322,6 +329,8 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.Redir
 // with a missing, unknown, replayed or expired state count as failures, so
 // junk posts cannot hammer the session store.
 func (a *Auth) implicitPost(w http.ResponseWriter, r *http.Request, p provider.ImplicitProvider) {
+	r, op := a.startOp(r, telemetry.Callback, p.Name())
+	defer op.End()
 	ctx := r.Context()
 	name := p.Name()
 	restart := a.LoginURL(name, "")
@@ -472,6 +481,9 @@ func (a *Auth) passwordLogin(w http.ResponseWriter, r *http.Request, p provider.
 		a.methodNotAllowed(w, r, "GET, HEAD, POST")
 		return
 	}
+	r, op := a.startOp(r, telemetry.PasswordLogin, name)
+	defer op.End()
+	ctx = r.Context()
 	var username, password, returnTo string
 	api := false
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -529,7 +541,9 @@ func (a *Auth) passwordLogin(w http.ResponseWriter, r *http.Request, p provider.
 		a.failPassword(w, r, p, api, username, returnTo, http.StatusTooManyRequests, "rate_limited", "Too many failed sign-in attempts. Please wait a minute and try again.", wait)
 		return
 	}
-	tok, err := p.Login(ctx, username, password)
+	xctx, xop := a.tel.Start(ctx, telemetry.Exchange, name)
+	tok, err := p.Login(xctx, username, password)
+	xop.EndErr(err)
 	password = ""
 	if err != nil {
 		if errors.Is(err, provider.ErrInvalidCredentials) {
@@ -587,6 +601,9 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		a.methodNotAllowed(w, r, "GET, HEAD, POST")
 		return
 	}
+	r, op := a.startOp(r, telemetry.Logout, "")
+	defer op.End()
+	ctx = r.Context()
 	var submitted, ret string
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data" {
@@ -607,6 +624,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	var endSession string
 	if login != nil {
+		op.SetProvider(login.Provider)
 		a.logInfo(ctx, "gatehouse: logout", slog.String("event", "logout"), slog.String("provider", login.Provider), slog.String("subject", login.Identity.Subject))
 		a.emit(ctx, Event{Type: EventLogout, Provider: login.Provider, Subject: login.Identity.Subject})
 		a.revoke(ctx, login)
@@ -660,13 +678,18 @@ func (a *Auth) revoke(ctx context.Context, login *session.Login) {
 		return
 	}
 	tok := login.Token.Clone()
-	bg := context.WithoutCancel(ctx)
+	bg := telemetry.Detach(context.WithoutCancel(ctx)) // its failures are not the request's
 	a.revokes.Add(1)
 	go func() {
 		defer a.revokes.Done()
+		bg, op := a.tel.Start(bg, telemetry.Revoke, login.Provider) // one span for all attempts
+		var err error
+		attempts := 0
+		defer func() { op.SetAttempts(attempts); op.EndErr(err) }()
 		for attempt := 1; ; attempt++ {
+			attempts = attempt
 			actx, cancel := context.WithTimeout(bg, a.cfg.RevokeTimeout)
-			err := rv.Revoke(actx, tok)
+			err = rv.Revoke(actx, tok)
 			cancel()
 			if err == nil {
 				return

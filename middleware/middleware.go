@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/gatehouse-auth/gatehouse/internal/telemetry"
 	"github.com/gatehouse-auth/gatehouse/middleware/jwtauth"
 	"github.com/gatehouse-auth/gatehouse/provider"
 	"github.com/gatehouse-auth/gatehouse/session"
@@ -208,6 +211,28 @@ type Config struct {
 	// English pages.
 	Pages Pages
 
+	// TracerProvider receives Gatehouse's OpenTelemetry spans: one per
+	// login start, callback (and implicit-grant post), password login,
+	// logout, upstream code exchange, revocation and token refresh, with
+	// the provider's name and the outcome ("ok" or an error code, also as
+	// error.type, with an error status); never a token, code, state,
+	// verifier, password, session id, subject or email. Protected requests
+	// get no span of their own. Default nil: the global provider
+	// (otel.GetTracerProvider), a no-op until the app installs an
+	// OpenTelemetry SDK. It is passed to the session manager New creates;
+	// with Sessions set, refresh spans use session.Config.TracerProvider.
+	TracerProvider trace.TracerProvider
+
+	// MeterProvider receives Gatehouse's OpenTelemetry metrics:
+	// gatehouse.logins and gatehouse.failures (by provider and outcome or
+	// error code), gatehouse.limiter.rejections (by limiter: login_start,
+	// callback, password), gatehouse.breaker.state (per provider) and,
+	// from the session manager, gatehouse.refreshes and
+	// gatehouse.refresh.duration (seconds). Default nil: the global
+	// provider (otel.GetMeterProvider), a no-op until the app installs an
+	// OpenTelemetry SDK. Passed on like TracerProvider.
+	MeterProvider metric.MeterProvider
+
 	// Logger receives structured logs (never tokens, codes, state,
 	// verifiers, passwords or session ids). Default slog.Default().
 	Logger *slog.Logger
@@ -290,6 +315,9 @@ type Auth struct {
 	stop      chan struct{} // closed by Close: pending revocation retries end
 	closeOnce sync.Once
 	after     func(time.Duration) <-chan time.Time // timer for revocation retries (tests replace it)
+
+	tel       *telemetry.Telemetry // spans and metrics (Config.TracerProvider, Config.MeterProvider)
+	unobserve func()               // unregisters the breaker state gauge (Close)
 }
 
 var reserved = map[string]bool{"login": true, "logout": true, "token": true, ".well-known": true, "sessions": true}
@@ -393,7 +421,7 @@ func New(cfg Config) (*Auth, error) {
 
 	ownSessions := cfg.Sessions == nil
 	if ownSessions {
-		m, err := session.New(session.Config{Logger: cfg.Logger})
+		m, err := session.New(session.Config{Logger: cfg.Logger, TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider})
 		if err != nil {
 			return nil, fmt.Errorf("%w: default sessions: %v", ErrConfig, err)
 		}
@@ -456,6 +484,8 @@ func New(cfg Config) (*Auth, error) {
 		a.cfg.UpstreamHosts = cp
 	}
 	a.cfg.Providers = slices.Clone(cfg.Providers)
+	a.tel = telemetry.New(cfg.TracerProvider, cfg.MeterProvider)
+	a.unobserve = a.tel.ObserveBreakers(a.order, a.breakerStates)
 	// OnRefresh fires once per real refresh (the session package reports
 	// each token change once, from inside the shared refresh), not once per
 	// request that happens to see the new token.
@@ -519,7 +549,12 @@ func (a *Auth) BasePath() string { return a.base }
 // started by logouts and waits for the attempts in flight to finish (each
 // is bounded by Config.RevokeTimeout). Call it at shutdown.
 func (a *Auth) Close() error {
-	a.closeOnce.Do(func() { close(a.stop) })
+	a.closeOnce.Do(func() {
+		close(a.stop)
+		if a.unobserve != nil {
+			a.unobserve()
+		}
+	})
 	a.revokes.Wait()
 	return nil
 }
@@ -600,6 +635,12 @@ func scsHasSession(sm *scs.SessionManager, ctx context.Context) (ok bool) {
 func (a *Auth) now() time.Time { return a.cfg.Now() }
 
 func (a *Auth) emit(ctx context.Context, e Event) {
+	switch e.Type { // the span and metrics of the operation in ctx
+	case EventLogin:
+		telemetry.Succeeded(ctx)
+	case EventError:
+		a.tel.Failure(ctx, a.metricProvider(e.Provider), e.Code)
+	}
 	if e.Time.IsZero() {
 		e.Time = a.now()
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/gatehouse-auth/gatehouse/internal/telemetry"
 	"github.com/gatehouse-auth/gatehouse/provider"
 )
 
@@ -307,10 +308,29 @@ func (m *Manager) refreshCapped(ctx context.Context, p provider.Provider, old *p
 	}
 	res := breakerAbandoned // p.Refresh panicked
 	defer func() { m.breaker.done(name, trial, res) }()
+	// The span and metrics of this refresh: one per real refresh (the
+	// callers waiting for it share it), its outcome the upstream's answer.
+	ctx, op := m.tel.Start(ctx, telemetry.Refresh, name)
+	defer func() { op.EndErr(refreshOutcome(res, tok, err)) }()
 	tok, err = p.Refresh(ctx, old)
 	res = classify(err)
 	return tok, err
 }
+
+// refreshOutcome is the error a refresh's telemetry reports: the upstream's,
+// a bad response for an answer without an access token (sharedRefresh
+// refuses it), or an unexplained failure when p.Refresh panicked.
+func refreshOutcome(res breakerResult, tok *provider.Token, err error) error {
+	switch {
+	case res == breakerAbandoned:
+		return errRefreshPanicked
+	case err == nil && (tok == nil || tok.AccessToken == ""):
+		return provider.ErrBadResponse
+	}
+	return err
+}
+
+var errRefreshPanicked = errors.New("session: refresh panicked")
 
 // clear deletes the login's record (its tokens) after the refresh token
 // died: the login is over. The ID goes into m.cleared first, so a request

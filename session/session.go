@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/gatehouse-auth/gatehouse/internal/telemetry"
 	"github.com/gatehouse-auth/gatehouse/provider"
 )
 
@@ -129,6 +132,19 @@ type Config struct {
 	// BreakerOpen is how long an open circuit breaker stays open before
 	// its half-open trial. Default 30s.
 	BreakerOpen time.Duration
+	// TracerProvider receives a span per token refresh sent upstream
+	// ("gatehouse.refresh": one per real refresh, however many requests
+	// wait for it). Default: the global provider (otel.GetTracerProvider),
+	// a no-op until the app installs an OpenTelemetry SDK. The middleware
+	// passes its own Config.TracerProvider to the session manager it
+	// creates; set this one when you pass your own manager.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives the refresh metrics (gatehouse.refreshes and
+	// gatehouse.refresh.duration, by provider and outcome). Default: the
+	// global provider (otel.GetMeterProvider), a no-op until the app
+	// installs an OpenTelemetry SDK. As with TracerProvider, the middleware
+	// passes its own to the manager it creates.
+	MeterProvider metric.MeterProvider
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// OnTokenChange is called after a login's token set changed in the
@@ -172,6 +188,7 @@ type Manager struct {
 	records   *recordCache  // opened login records by their sealed bytes
 	refreshes chan struct{} // MaxConcurrentRefreshes slots; nil: no cap
 	breaker   *breaker      // per-provider circuit breaker (refresh path only)
+	tel       *telemetry.Telemetry
 	observers atomic.Pointer[[]TokenObserver]
 	index     *indexState // nil without Config.Index
 }
@@ -263,6 +280,7 @@ func New(cfg Config) (*Manager, error) {
 		m.log = slog.Default()
 	}
 	m.breaker = newBreaker(cfg.BreakerThreshold, cfg.BreakerOpen, cfg.BackoffMin, m.now)
+	m.tel = telemetry.New(cfg.TracerProvider, cfg.MeterProvider)
 	if m.locker == nil {
 		m.locker = NewLocalLocker()
 	}

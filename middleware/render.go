@@ -6,10 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"html/template"
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -120,54 +120,28 @@ func (a *Auth) formAction() string {
 }
 
 func (a *Auth) pageCSP(nonce string) string {
-	return "default-src 'none'; style-src 'nonce-" + nonce + "'; img-src 'self' data:; form-action " + a.formAction() +
+	return "default-src 'none'; style-src 'nonce-" + nonce + "'; img-src 'self' data:" + a.pages.imgSrc + "; form-action " + a.formAction() +
 		"; frame-ancestors 'none'; base-uri 'none'"
 }
 
-// page is the data every template gets.
-type page struct {
-	Title string
-	Nonce string
-	Base  string
-	// Chooser and password form.
-	Providers []providerEntry
-	ReturnTo  string
-	CSRF      string
-	Error     string
-	Username  string
-	// Error page.
-	Message string
-	Reasons []string
-	Retry   string
-	Detail  string
-	// Implicit fragment page.
-	Action string
-}
-
-type providerEntry struct {
-	Name     string
-	LoginURL string
-	Password bool
-	Action   string
-	CSRF     string
-	ReturnTo string
-	Username string
-}
-
-func (a *Auth) renderHTML(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
-	p.Nonce = newNonce()
-	p.Base = a.base
+// renderPage renders page name (see [Pages]) with data, after filling
+// the fields every page shares, and writes it with the security headers.
+// A template that fails is logged and answered with a plain 500.
+func (a *Auth) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data pager) {
+	d := data.pageData()
+	d.Nonce = newNonce()
+	d.AppName, d.BasePath, d.Lang, d.Texts = a.cfg.AppName, a.base, a.pages.texts.Lang, a.pages.texts
 	var buf bytes.Buffer
-	if err := templates.ExecuteTemplate(&buf, name, p); err != nil {
+	if err := a.pages.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
 		a.log.LogAttrs(r.Context(), slog.LevelError, "gatehouse: render page", slog.String("template", name), slog.String("error", err.Error()))
 		status = http.StatusInternalServerError
 		buf.Reset()
 		buf.WriteString("internal error")
 	}
-	csp := a.pageCSP(p.Nonce)
+	csp := a.pageCSP(d.Nonce)
 	if name == "implicit" {
-		csp = "default-src 'none'; script-src 'nonce-" + p.Nonce + "'; style-src 'nonce-" + p.Nonce + "'; form-action " +
-			a.formAction() + "; frame-ancestors 'none'; base-uri 'none'"
+		csp = "default-src 'none'; script-src 'nonce-" + d.Nonce + "'; style-src 'nonce-" + d.Nonce + "'; img-src 'self' data:" + a.pages.imgSrc +
+			"; form-action " + a.formAction() + "; frame-ancestors 'none'; base-uri 'none'"
 	}
 	a.securityHeaders(w, r, csp)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -194,12 +168,14 @@ type apiError struct {
 // failure describes an error response.
 type failure struct {
 	status     int
-	code       string // stable machine code
-	title      string // page title
-	message    string // safe, user-facing text
-	reasons    []string
-	retry      string // a link to start again
-	detail     string // extra safe text (escaped), e.g. the provider's error_description
+	code       string   // stable machine code
+	title      string   // page title when Texts.Errors has no entry for code
+	message    string   // English text for developers: the JSON error_description
+	textKey    string   // the Texts.Errors entry of the page when not code (e.g. "access_denied")
+	reasons    []string // likely causes when Texts.Errors has no entry for code
+	retry      string   // a link to start again
+	detail     string   // provider-supplied text (e.g. its error_description): logged and in the JSON, never on the page
+	hint       string   // a hint for the app's developers: logged only
 	retryAfter time.Duration
 	allow      string // for 405
 	provider   string
@@ -223,6 +199,12 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, f failure) {
 	if f.err != nil {
 		attrs = append(attrs, slog.String("error", f.err.Error()))
 	}
+	if f.detail != "" {
+		attrs = append(attrs, slog.String("detail", f.detail))
+	}
+	if f.hint != "" {
+		attrs = append(attrs, slog.String("hint", f.hint))
+	}
 	level := slog.LevelInfo
 	if f.status >= 500 {
 		level = slog.LevelWarn
@@ -237,11 +219,7 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, f failure) {
 		w.Header().Set("Allow", f.allow)
 	}
 	if f.retryAfter > 0 || f.status == http.StatusServiceUnavailable || f.status == http.StatusTooManyRequests {
-		secs := int((f.retryAfter + time.Second - 1) / time.Second)
-		if secs <= 0 {
-			secs = 5
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(f.retryAfter)))
 	}
 	if h := errorHandlerFrom(ctx); h != nil {
 		if f.status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
@@ -254,21 +232,79 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, f failure) {
 	a.writeFailure(w, r, f)
 }
 
-// writeFailure writes f's answer: JSON for API clients, else the error
-// page.
+// writeFailure writes f's answer: JSON for API clients (the machine code
+// and the English description, the provider's own text included), else
+// the error page in the words of Config.Pages.Texts.
 func (a *Auth) writeFailure(w http.ResponseWriter, r *http.Request, f failure) {
 	if isAPI(r) {
 		if f.status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 		}
-		writeJSON(w, f.status, apiError{Error: f.code, Description: f.message})
+		desc := f.message
+		if f.detail != "" {
+			desc += " " + f.detail
+		}
+		writeJSON(w, f.status, apiError{Error: f.code, Description: desc})
 		return
 	}
-	title := f.title
-	if title == "" {
-		title = http.StatusText(f.status)
+	a.renderPage(w, r, f.status, "error", a.errorPage(f))
+}
+
+// errorPage is the error page's data for f.
+func (a *Auth) errorPage(f failure) *ErrorPage {
+	t := a.pages.texts
+	p := &ErrorPage{Status: f.status, Code: f.code, RetryURL: f.retry, ChooserURL: a.chooserFor(f.retry)}
+	text, ok := t.errorText(f.textKey, f.code)
+	if !ok {
+		// A code without an entry: the handler's own title and text.
+		text = ErrorText{Title: f.title, Message: f.message, Reasons: f.reasons}
+		if text.Message == "" {
+			text.Message = t.ErrorMessage
+		}
 	}
-	a.renderHTML(w, r, f.status, "error", page{Title: title, Message: f.message, Reasons: f.reasons, Retry: f.retry, Detail: f.detail})
+	p.Title = text.Title
+	if p.Title == "" {
+		p.Title = t.ErrorTitle
+	}
+	p.Message = fill(text.Message, "{provider}", a.displayName(f.provider), "{app}", a.cfg.AppName)
+	p.Reasons = text.Reasons
+	if f.retryAfter > 0 || f.status == http.StatusServiceUnavailable || f.status == http.StatusTooManyRequests {
+		p.RetryAfter = retryAfterSeconds(f.retryAfter)
+		p.Message += " " + t.retryIn(p.RetryAfter)
+	}
+	return p
+}
+
+// retryAfterSeconds is the Retry-After of a wait: whole seconds, rounded
+// up, 5 when the wait is unknown.
+func retryAfterSeconds(d time.Duration) int {
+	secs := int((d + time.Second - 1) / time.Second)
+	if secs <= 0 {
+		secs = 5
+	}
+	return secs
+}
+
+// chooserFor returns the chooser link that goes with a retry link to a
+// provider's login: the same return path, every provider. "" when retry
+// is not such a link or there is only one provider.
+func (a *Auth) chooserFor(retry string) string {
+	if len(a.order) < 2 || retry == "" {
+		return ""
+	}
+	u, err := url.Parse(retry)
+	if err != nil || u.Host != "" {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(u.Path, a.base+"/")
+	if !ok {
+		return ""
+	}
+	name, action, _ := strings.Cut(rest, "/")
+	if _, known := a.providers[name]; !known || action != "login" {
+		return ""
+	}
+	return a.LoginURL("", u.Query().Get("return_to"))
 }
 
 func (a *Auth) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
@@ -285,99 +321,3 @@ func attrProvider(v string) slog.Attr { return slog.String("provider", v) }
 func (a *Auth) logInfo(ctx context.Context, msg string, attrs ...slog.Attr) {
 	a.log.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
 }
-
-var templates = template.Must(template.New("gatehouse").Parse(pageTemplates))
-
-const pageTemplates = `
-{{define "head"}}<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{{.Title}}</title>
-<style nonce="{{.Nonce}}">
-:root{color-scheme:light dark;--fg:#1b1f24;--bg:#f4f5f7;--card:#fff;--muted:#5b6470;--accent:#1f5fbf;--err:#b3261e;--border:#d0d5dc}
-@media (prefers-color-scheme:dark){:root{--fg:#e8eaed;--bg:#15171a;--card:#202328;--muted:#a4abb5;--accent:#8ab4f8;--err:#f2b8b5;--border:#3c4048}}
-*{box-sizing:border-box}
-body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
-main{max-width:26rem;margin:2rem auto;padding:1.5rem;background:var(--card);border:1px solid var(--border);border-radius:12px}
-@media (max-width:30rem){main{margin:0;border-radius:0;border-width:0 0 1px}}
-h1{font-size:1.4rem;margin:0 0 1rem}
-p,li{color:var(--muted)}
-label{display:block;font-weight:600;margin:.75rem 0 .25rem}
-input[type=text],input[type=password]{width:100%;padding:.65rem .75rem;font:inherit;color:inherit;background:transparent;border:1px solid var(--border);border-radius:8px}
-input:focus,a:focus,button:focus{outline:3px solid var(--accent);outline-offset:2px}
-.btn,button{display:block;width:100%;margin:.75rem 0 0;padding:.7rem 1rem;font:inherit;font-weight:600;text-align:center;text-decoration:none;color:#fff;background:var(--accent);border:0;border-radius:8px;cursor:pointer}
-@media (prefers-color-scheme:dark){.btn,button{color:#15171a}}
-.error{color:var(--err);font-weight:600}
-.detail{font-family:ui-monospace,monospace;font-size:.9rem;word-break:break-word}
-hr{border:0;border-top:1px solid var(--border);margin:1.25rem 0}
-</style>
-</head>
-<body>
-<main>
-<h1>{{.Title}}</h1>
-{{end}}
-
-{{define "foot"}}</main>
-</body>
-</html>
-{{end}}
-
-{{define "passwordform"}}<form method="post" action="{{.Action}}">
-<input type="hidden" name="csrf_token" value="{{.CSRF}}">
-<input type="hidden" name="return_to" value="{{.ReturnTo}}">
-<label for="username-{{.Name}}">Username</label>
-<input type="text" id="username-{{.Name}}" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required value="{{.Username}}">
-<label for="password-{{.Name}}">Password</label>
-<input type="password" id="password-{{.Name}}" name="password" autocomplete="current-password" required>
-<button type="submit">Sign in with {{.Name}}</button>
-</form>{{end}}
-
-{{define "chooser"}}{{template "head" .}}
-{{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
-{{range $i, $p := .Providers}}{{if $i}}<hr>{{end}}
-{{if $p.Password}}{{template "passwordform" $p}}{{else}}<a class="btn" href="{{$p.LoginURL}}">Continue with {{$p.Name}}</a>{{end}}
-{{end}}
-{{template "foot" .}}{{end}}
-
-{{define "error"}}{{template "head" .}}
-<p role="alert">{{.Message}}</p>
-{{if .Detail}}<p class="detail">{{.Detail}}</p>{{end}}
-{{if .Reasons}}<p>The most likely reasons:</p>
-<ul>{{range .Reasons}}<li>{{.}}</li>{{end}}</ul>{{end}}
-{{if .Retry}}<a class="btn" href="{{.Retry}}">Start again</a>{{end}}
-{{template "foot" .}}{{end}}
-
-{{define "logout"}}{{template "head" .}}
-<p>Do you want to sign out?</p>
-<form method="post" action="{{.Action}}">
-<input type="hidden" name="csrf_token" value="{{.CSRF}}">
-<input type="hidden" name="return_to" value="{{.ReturnTo}}">
-<button type="submit">Sign out</button>
-</form>
-{{template "foot" .}}{{end}}
-
-{{define "implicit"}}{{template "head" .}}
-<p id="status">Completing sign-in…</p>
-<noscript><p class="error">JavaScript is needed to finish this sign-in.</p></noscript>
-<form id="gatehouse-implicit" method="post" action="{{.Action}}"></form>
-<script nonce="{{.Nonce}}">
-(function () {
-  var frag = window.location.hash.replace(/^#/, "");
-  history.replaceState(null, "", window.location.pathname);
-  var form = document.getElementById("gatehouse-implicit");
-  var params = new URLSearchParams(frag);
-  params.forEach(function (value, key) {
-    var input = document.createElement("input");
-    input.type = "hidden";
-    input.name = key;
-    input.value = value;
-    form.appendChild(input);
-  });
-  form.submit();
-})();
-</script>
-{{template "foot" .}}{{end}}
-`

@@ -209,6 +209,9 @@ func (a *Auth) Optional(next http.Handler) http.Handler {
 			noStore(w)
 			next.ServeHTTP(w, r2)
 		case errors.Is(err, errAnonymous), errors.Is(err, session.ErrReauthRequired):
+			if errors.Is(err, session.ErrReauthRequired) {
+				a.setNotice(r.Context(), noticeReauthRequired) // for the next sign-in page
+			}
 			next.ServeHTTP(w, r)
 		default:
 			a.deny(w, r, err)
@@ -305,7 +308,7 @@ func (a *Auth) deny(w http.ResponseWriter, r *http.Request, err error) {
 			return
 		}
 		noStore(w)
-		w.Header().Set("Location", a.loginRedirect(r))
+		w.Header().Set("Location", a.signInTarget(r, err))
 		w.WriteHeader(http.StatusFound)
 	case errors.Is(err, provider.ErrUnavailable):
 		a.fail(w, r, failure{status: http.StatusServiceUnavailable, code: "provider_unavailable", retryAfter: provider.RetryAfter(err),

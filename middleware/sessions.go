@@ -1,13 +1,10 @@
 package middleware
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
-	"log/slog"
 	"mime"
 	"net/http"
 	"time"
@@ -244,55 +241,17 @@ func authMethod(r *http.Request) (string, bool) {
 	return h, len(h) > 7 && (h[:7] == "Bearer " || h[:7] == "bearer ")
 }
 
-type sessionRow struct {
-	ID, Device, Provider string
-	LoginAt, LastSeen    string
-	Current              bool
-}
-
-type sessionsData struct {
-	page
-	Sessions []sessionRow
-	Others   bool
-}
-
-var sessionsTemplate = template.Must(template.Must(templates.Clone()).Parse(`
-{{define "sessions"}}{{template "head" .}}
-<p>These are the places where you are signed in. End any you do not recognise.</p>
-<ul class="sessions">
-{{range .Sessions}}<li><strong>{{if .Device}}{{.Device}}{{else}}Unknown device{{end}}</strong>{{if .Current}} — this device{{end}}<br>
-Signed in {{.LoginAt}} with {{.Provider}}, last active {{.LastSeen}}
-{{if not .Current}}<form method="post" action="{{$.Action}}/end">
-<input type="hidden" name="csrf_token" value="{{$.CSRF}}">
-<input type="hidden" name="id" value="{{.ID}}">
-<button type="submit">End this session</button>
-</form>{{end}}</li>
-{{end}}</ul>
-{{if .Others}}<form method="post" action="{{.Action}}/end-others">
-<input type="hidden" name="csrf_token" value="{{.CSRF}}">
-<button type="submit">Sign out everywhere else</button>
-</form>{{end}}
-{{template "foot" .}}{{end}}`))
-
 func (a *Auth) renderSessions(w http.ResponseWriter, r *http.Request, list []session.SessionInfo) {
-	d := sessionsData{page: page{Title: "Your sessions", Nonce: newNonce(), Base: a.base, CSRF: a.CSRFToken(r.Context()), Action: a.base + "/sessions"}}
+	t := a.pages.texts
+	d := &SessionsPage{PageData: PageData{Title: t.SessionsTitle}, CSRF: a.CSRFToken(r.Context()), Action: a.base + "/sessions"}
 	for _, s := range list {
-		d.Sessions = append(d.Sessions, sessionRow{ID: s.Handle, Device: s.Device, Provider: s.Provider,
-			LoginAt: s.LoginAt.UTC().Format(time.RFC1123), LastSeen: s.LastSeen.UTC().Format(time.RFC1123), Current: s.Current})
+		row := SessionRow{ID: s.Handle, Device: s.Device, Provider: a.displayName(s.Provider),
+			LoginAt: s.LoginAt.UTC().Format(time.RFC1123), LastSeen: s.LastSeen.UTC().Format(time.RFC1123), Current: s.Current}
+		row.Line = fill(t.SessionLine, "{login}", row.LoginAt, "{provider}", row.Provider, "{seen}", row.LastSeen)
+		d.Sessions = append(d.Sessions, row)
 		if !s.Current {
 			d.Others = true
 		}
 	}
-	var buf bytes.Buffer
-	if err := sessionsTemplate.ExecuteTemplate(&buf, "sessions", d); err != nil {
-		a.log.LogAttrs(r.Context(), slog.LevelError, "gatehouse: render page", slog.String("template", "sessions"), slog.String("error", err.Error()))
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	a.securityHeaders(w, r, a.pageCSP(d.Nonce))
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(buf.Bytes())
-	}
+	a.renderPage(w, r, http.StatusOK, "sessions", d)
 }

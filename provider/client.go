@@ -85,8 +85,8 @@ type Response struct {
 // classified from the status (5xx and 429 transient, else rejected).
 type ErrorDecoder func(status int, header http.Header, body []byte) *Error
 
-// Client talks to upstream token and API endpoints with the limits the
-// security checklist asks for: a dedicated HTTP client with timeouts, no
+// Client talks to upstream token and API endpoints with the limits every
+// upstream call needs: a dedicated HTTP client with timeouts, no
 // redirect following (a 3xx is an error), at most MaxBody bytes read, typed
 // errors. The zero value is ready to use. A Client is safe for concurrent use.
 type Client struct {

@@ -1,8 +1,7 @@
 // Package startggtest is a fake start.gg for tests and demos, in the manner
 // of net/http/httptest: [NewServer] starts it on a random 127.0.0.1 port and
-// the caller Closes it. It follows Gatehouse's start.gg contract
-// (shared/provider-specs.md §3, after
-// https://developer.start.gg/docs/oauth/oauth-overview):
+// the caller Closes it. It follows start.gg's documented OAuth API
+// (https://developer.start.gg/docs/oauth/oauth-overview):
 //
 //   - GET /oauth/authorize auto-approves the first configured user (or the
 //     one whose id is the login_hint) and redirects with ?code=&state=;

@@ -4,8 +4,8 @@
 // [Server.URL] is its base URL (version path included), [Server.Close] stops
 // it and [Server.Client] is an *http.Client for it.
 //
-// It follows Gatehouse's provider-specs §2 (taken from the wazo-auth source)
-// and the upstream documentation at https://wazo-platform.org/documentation:
+// It follows wazo-auth's behaviour as its source code and the upstream
+// documentation at https://wazo-platform.org/documentation describe it:
 //
 //   - POST {base}/token: HTTP Basic username:password (UTF-8, Latin-1
 //     fallback; the e-mail address works as user name) or a refresh token

@@ -91,7 +91,10 @@ func oidcCases() []testCase {
 			must(t, err)
 			res := b.get("/auth/oidc/callback?" + loc.RawQuery)
 			status(t, res, http.StatusForbidden)
-			contains(t, res.body, "access_denied")
+			contains(t, res.body, "cancelled")
+			if strings.Contains(res.body, "access_denied") {
+				t.Fatalf("protocol error code on the page: %.600s", res.body)
+			}
 			if n := e.op.Calls(oidctest.EndpointToken); n != 0 {
 				t.Fatalf("token calls %d", n)
 			}
@@ -126,7 +129,7 @@ func oidcCases() []testCase {
 				au := e.startLogin(b, "oidc", "")
 				res := b.get("/auth/oidc/callback?state=" + url.QueryEscape(au.Query().Get("state")) + "&" + extra)
 				status(t, res, http.StatusBadRequest)
-				contains(t, res.body, "unexpected issuer")
+				contains(t, res.body, "unexpected sign-in service")
 			}
 			if n := e.op.Calls(oidctest.EndpointToken); n != 0 {
 				t.Fatalf("token calls %d", n)

@@ -93,9 +93,9 @@ type env struct {
 	mu      sync.Mutex
 	events  []middleware.Event
 	logins  []provider.Identity // IdentityFrom(ctx) in OnLogin
-	seen    []string          // every response (headers + body), for secret scans
-	secrets map[string]string // secret value → what it is
-	lastTok *provider.Token   // the token of the last request through Require
+	seen    []string            // every response (headers + body), for secret scans
+	secrets map[string]string   // secret value → what it is
+	lastTok *provider.Token     // the token of the last request through Require
 }
 
 type syncBuffer struct {

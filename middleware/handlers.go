@@ -264,18 +264,18 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request, p provider.Redir
 		if f.status < 500 {
 			a.cbLimiter.fail(a.now(), keys...)
 		}
-		a.fail(w, r, f)
-		return
-	}
-	// RFC 9207 §2.4: the response's issuer is checked before anything in
-	// it is acted on, error responses included (an error page must not be
 		if a.replayedWhileSignedIn(w, r, name, state, err) {
 			return
 		}
+		a.fail(w, r, f)
+		return
+	}
+	a.markAttemptUsed(ctx, name, state, att.ReturnTo)
+	// RFC 9207 §2.4: the response's issuer is checked before anything in
+	// it is acted on, error responses included (an error page must not be
 	// shown for a response a mix-up attacker forged).
 	if ip, ok := p.(IssuerProvider); ok {
 		iss, required := ip.Issuer()
-	a.markAttemptUsed(ctx, name, state, att.ReturnTo)
 		got, present := q["iss"]
 		if iss != "" && ((present && (len(got) != 1 || got[0] != iss)) || (!present && required)) {
 			a.fail(w, r, failure{status: http.StatusBadRequest, code: "issuer_mismatch", provider: name, retry: restart,
@@ -361,22 +361,22 @@ func (a *Auth) implicitPost(w http.ResponseWriter, r *http.Request, p provider.I
 		if f.status < 500 {
 			a.cbLimiter.fail(a.now(), keys...)
 		}
+		if a.replayedWhileSignedIn(w, r, name, state, err) {
+			return
+		}
 		a.fail(w, r, f)
 		return
 	}
+	a.markAttemptUsed(ctx, name, state, att.ReturnTo)
 	if !att.Implicit {
 		a.fail(w, r, failure{status: http.StatusBadRequest, code: "wrong_response_type", provider: name, retry: restart,
 			message: "OAuth login failed: unexpected response for this login. Please restart the login."})
 		return
 	}
 	vals.Del("state")
-		if a.replayedWhileSignedIn(w, r, name, state, err) {
-			return
-		}
 	tok, err := p.TokenFromFragment(vals)
 	if err != nil {
 		a.fail(w, r, upstreamFailure(name, "implicit", a.LoginURL(name, att.ReturnTo), err))
-	a.markAttemptUsed(ctx, name, state, att.ReturnTo)
 		return
 	}
 	a.finishLogin(w, r, p, tok, att.ReturnTo, false)
@@ -514,6 +514,10 @@ func (a *Auth) passwordLogin(w http.ResponseWriter, r *http.Request, p provider.
 		}
 		username, password, returnTo = r.PostForm.Get("username"), r.PostForm.Get("password"), r.PostForm.Get("return_to")
 		if !a.csrfTokenOK(r, r.PostForm.Get("csrf_token")) {
+			if a.sameOrigin(r) {
+				a.staleForm(w, r, p, strings.TrimSpace(username), a.returnTo(returnTo))
+				return
+			}
 			a.fail(w, r, failure{status: http.StatusForbidden, code: "csrf", provider: name, retry: a.LoginURL(name, ""),
 				message: "This form has expired or was not sent by this site. Please try again."})
 			return
@@ -526,10 +530,6 @@ func (a *Auth) passwordLogin(w http.ResponseWriter, r *http.Request, p provider.
 	returnTo = a.returnTo(returnTo)
 	username = strings.TrimSpace(username)
 	if username == "" || password == "" || len(username) > 256 || len(password) > 1024 {
-			if a.sameOrigin(r) {
-				a.staleForm(w, r, p, strings.TrimSpace(username), a.returnTo(returnTo))
-				return
-			}
 		a.failPassword(w, r, p, api, username, returnTo, http.StatusBadRequest, "invalid_request", "Enter your username and password.", 0)
 		return
 	}
@@ -632,6 +632,8 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 			// OpenID Connect RP-Initiated Logout: on to the provider,
 			// which sends the browser back to {base}/{provider}/logged-out.
 			endSession = a.endSessionTarget(ctx, login, a.returnTo(ret))
+			// The next sign-in page says so (a one-time notice).
+			a.setNotice(ctx, noticeSignedOut)
 		}
 	}
 	if wantsJSON(r) {
@@ -650,8 +652,6 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-			// The next sign-in page says so (a one-time notice).
-			a.setNotice(ctx, noticeSignedOut)
 // Revocation retry policy (RFC 7009 §2.2.1: on 503 the client may retry
 // later, honouring Retry-After).
 const (

@@ -23,7 +23,7 @@ type testCase struct {
 // Run runs the whole table against s, each case in parallel with its own
 // app and fakes.
 func Run(t *testing.T, s Stack) {
-	for _, tc := range append(cases(), oidcCases()...) {
+	for _, tc := range append(append(cases(), oidcCases()...), pagesCases()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, s, tc.opts)

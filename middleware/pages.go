@@ -278,6 +278,9 @@ type PageData struct {
 	AppName string
 	// Title is the page's title, already translated.
 	Title string
+	// DocumentTitle is the <title>: Title, followed by " · AppName" when
+	// AppName is set and Title does not already name it.
+	DocumentTitle string
 	// Lang is Texts.Lang.
 	Lang string
 	// Nonce is this response's Content-Security-Policy nonce: put it on
@@ -521,7 +524,7 @@ func (a *Auth) samplePages() map[string]pager {
 	}
 	for _, p := range out {
 		d := p.pageData()
-		d.AppName, d.Title, d.Lang, d.Nonce, d.BasePath, d.Notice, d.Texts = a.cfg.AppName, "sample", a.pages.texts.Lang, "sample-nonce", a.base, "sample", a.pages.texts
+		d.AppName, d.Title, d.DocumentTitle, d.Lang, d.Nonce, d.BasePath, d.Notice, d.Texts = a.cfg.AppName, "sample", "sample", a.pages.texts.Lang, "sample-nonce", a.base, "sample", a.pages.texts
 	}
 	return out
 }

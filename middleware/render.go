@@ -131,6 +131,10 @@ func (a *Auth) renderPage(w http.ResponseWriter, r *http.Request, status int, na
 	d := data.pageData()
 	d.Nonce = newNonce()
 	d.AppName, d.BasePath, d.Lang, d.Texts = a.cfg.AppName, a.base, a.pages.texts.Lang, a.pages.texts
+	d.DocumentTitle = d.Title
+	if d.AppName != "" && !strings.Contains(d.Title, d.AppName) {
+		d.DocumentTitle += " · " + d.AppName
+	}
 	var buf bytes.Buffer
 	if err := a.pages.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
 		a.log.LogAttrs(r.Context(), slog.LevelError, "gatehouse: render page", slog.String("template", name), slog.String("error", err.Error()))

@@ -36,6 +36,10 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/gatehouse-auth/gatehouse/adapters/oauth2"
 	"github.com/gatehouse-auth/gatehouse/adapters/oauth2/oauth2test"
@@ -502,6 +506,90 @@ func BenchmarkLogin(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
 	})
+}
+
+// BenchmarkTelemetry is the OpenTelemetry overhead, each pair in the same
+// run: "noop" passes no-op providers (nothing but the calls themselves),
+// "global" leaves Config.TracerProvider and MeterProvider nil with no SDK
+// installed (what an app that does not use OpenTelemetry gets), "sdk"
+// records every span and metric with the SDK (no exporter). cookie is
+// BenchmarkRequire/cookie (a logged-in request: no span, no metric),
+// login is BenchmarkLogin/redirect (login start, callback, code exchange).
+func BenchmarkTelemetry(b *testing.B) {
+	modes := []struct {
+		name string
+		set  func(b *testing.B, c *session.Config)
+	}{
+		{"noop", func(b *testing.B, c *session.Config) {
+			c.TracerProvider, c.MeterProvider = tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider()
+		}},
+		{"global", func(*testing.B, *session.Config) {}},
+		{"sdk", func(b *testing.B, c *session.Config) {
+			tp := sdktrace.NewTracerProvider()
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+			b.Cleanup(func() { _ = tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) })
+			c.TracerProvider, c.MeterProvider = tp, mp
+		}},
+	}
+	auth := func(b *testing.B, set func(*testing.B, *session.Config), p provider.Provider) *middleware.Auth {
+		sc := session.Config{SessionManager: benchSessions(memstore.NewWithCleanupInterval(0)), Logger: discard()}
+		set(b, &sc)
+		mgr, err := session.New(sc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a, err := middleware.New(middleware.Config{Providers: []provider.Provider{p}, Sessions: mgr, PublicURL: benchPublicURL,
+			Logger: discard(), TracerProvider: sc.TracerProvider, MeterProvider: sc.MeterProvider})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = a.Close() })
+		return a
+	}
+	for _, m := range modes {
+		b.Run("cookie/"+m.name, func(b *testing.B) {
+			a := auth(b, m.set, benchAdapter(b, benchAS(b)))
+			c, err := authtest.NewSession(context.Background(), a, benchIdentity(), benchToken(time.Now().Add(time.Hour)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			serve(b, a.Require(hello), func(r *http.Request) { r.AddCookie(c) })
+		})
+	}
+	for _, m := range modes {
+		b.Run("login/"+m.name, func(b *testing.B) {
+			srv := benchAS(b)
+			h := auth(b, m.set, benchAdapter(b, srv)).Handler()
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				ip := fmt.Sprintf("10.%d.%d.%d:40000", byte(i>>16), byte(i>>8), byte(i))
+				w := httptest.NewRecorder()
+				r := httptest.NewRequest(http.MethodGet, benchPublicURL+"/auth/alpha/login?return_to=/inbox", nil)
+				r.RemoteAddr = ip
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusFound {
+					b.Fatalf("login: %d", w.Code)
+				}
+				cookies := w.Result().Cookies()
+				code, state, err := srv.AuthorizeCode(ctx, w.Header().Get("Location"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				r = httptest.NewRequest(http.MethodGet, benchPublicURL+"/auth/alpha/callback?code="+url.QueryEscape(code)+"&state="+url.QueryEscape(state), nil)
+				r.RemoteAddr = ip
+				for _, c := range cookies {
+					r.AddCookie(c)
+				}
+				w = httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusSeeOther {
+					b.Fatalf("callback: %d %s", w.Code, w.Body.String())
+				}
+			}
+		})
+	}
 }
 
 // TestRefreshUnderLoad sends 1,000 concurrent requests on one session

@@ -164,8 +164,22 @@ func (a *Auth) authenticate(r *http.Request) (*http.Request, error) {
 	if bearer {
 		method = AuthMethodBearer
 	}
-	ctx = context.WithValue(ctx, authKey, &authInfo{identity: login.Identity, login: login, scopes: scopes, method: method})
-	return r.WithContext(ctx), nil
+	return r.WithContext(&authCtx{Context: ctx, ai: authInfo{identity: login.Identity, login: login, scopes: scopes, method: method}}), nil
+}
+
+// authCtx is context.WithValue(ctx, authKey, &ai) in one allocation (it
+// runs on every authenticated request).
+type authCtx struct {
+	context.Context
+	ai authInfo
+}
+
+// Value implements context.Context.
+func (c *authCtx) Value(k any) any {
+	if k == any(authKey) {
+		return &c.ai
+	}
+	return c.Context.Value(k)
 }
 
 // Require lets only logged-in requests through to next: a cookie session,

@@ -213,7 +213,8 @@ func (t *Token) UnmarshalBinary(data []byte) error {
 	if data[0] != tokenEncodingV1 {
 		return fmt.Errorf("%w: unknown version %d", ErrBadEncoding, data[0])
 	}
-	d := decoder{b: data[1:]}
+	// One allocation for all the strings: they are substrings of src.
+	d := decoder{b: data[1:], src: string(data[1:])}
 	var out Token
 	out.AccessToken = d.string()
 	out.TokenType = d.string()
@@ -224,6 +225,9 @@ func (t *Token) UnmarshalBinary(data []byte) error {
 	n := d.uvarint()
 	if n > uint64(len(d.b)) { // each scope takes at least one byte
 		return ErrBadEncoding
+	}
+	if n > 0 {
+		out.Scopes = make([]string, 0, n)
 	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		out.Scopes = append(out.Scopes, d.string())
@@ -249,6 +253,9 @@ func appendString(b []byte, s string) []byte {
 type decoder struct {
 	b   []byte
 	err error
+	// src, when set, holds the bytes b started as: string() returns
+	// substrings of it instead of allocating each one.
+	src string
 }
 
 func (d *decoder) uvarint() uint64 {
@@ -286,7 +293,11 @@ func (d *decoder) string() string {
 		d.err = ErrBadEncoding
 		return ""
 	}
-	s := string(d.b[:n])
+	v := d.b[:n]
 	d.b = d.b[n:]
-	return s
+	if d.src == "" || n == 0 {
+		return string(v)
+	}
+	end := len(d.src) - len(d.b)
+	return d.src[end-int(n) : end]
 }

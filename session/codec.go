@@ -6,7 +6,6 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"time"
@@ -81,7 +80,9 @@ type Codec struct {
 var _ scs.Codec = Codec{}
 
 // Encode implements [scs.Codec]. It returns an error wrapping [ErrTooLarge]
-// when the session would exceed [MaxSessionSize].
+// when the session would exceed [MaxSessionSize]. The bytes it returns may
+// be shared with its decode cache: the store must not modify them (scs's
+// stores never do).
 func (c Codec) Encode(deadline time.Time, values map[string]any) ([]byte, error) {
 	if c.cache != nil {
 		if b := c.cache.encoded(deadline, values); b != nil {
@@ -177,8 +178,8 @@ func (c Codec) Decode(b []byte) (time.Time, map[string]any, error) {
 		return c.fallbackDeadline(), map[string]any{}, nil
 	}
 	if c.cache != nil && bytes.HasPrefix(b, sessionMagic) {
-		c.cache.put(b, deadline, values)
-		return deadline, maps.Clone(values), nil
+		c.cache.put(b, deadline, values) // keeps its own copy
+		return deadline, values, nil
 	}
 	return deadline, values, nil
 }
@@ -209,7 +210,7 @@ func (c Codec) decode(b []byte) (deadline time.Time, values map[string]any, ok b
 	}
 	values = make(map[string]any, min(n, 64))
 	for i := 0; i < n; i++ {
-		key := r.string()
+		key := r.bytes()
 		kind := r.byte()
 		payload := r.bytes()
 		if r.err != nil {
@@ -219,13 +220,24 @@ func (c Codec) decode(b []byte) (deadline time.Time, values map[string]any, ok b
 			continue // the store's idle expiry, not a session value
 		}
 		if v, ok := decodeValue(kind, payload); ok {
-			values[key] = v
+			values[internKey(key)] = v
 		}
 	}
 	if r.done() != nil {
 		return time.Time{}, nil, false
 	}
 	return deadline, values, true
+}
+
+// internKey is string(k), without an allocation for Gatehouse's own keys.
+func internKey(k []byte) string {
+	switch string(k) {
+	case keyLogin:
+		return keyLogin
+	case keyAttempts:
+		return keyAttempts
+	}
+	return string(k)
 }
 
 func decodeValue(kind byte, p []byte) (any, bool) {

@@ -3,7 +3,6 @@ package session
 import (
 	"bytes"
 	"hash/maphash"
-	"maps"
 	"sync"
 	"time"
 )
@@ -37,9 +36,17 @@ type decodeCache struct {
 }
 
 type decodeEntry struct {
-	b        []byte // a private copy of the stored bytes
+	b        []byte // a private copy of the stored bytes; never changed
 	deadline time.Time
-	values   map[string]any // never changed; handed out as copies
+	values   []keyValue // never changed; handed out as fresh maps
+	buf      [2]keyValue // values' storage when it fits (most sessions hold one or two)
+}
+
+// keyValue is one value of a cached session (a slice of them costs one
+// allocation where a map costs two).
+type keyValue struct {
+	key string
+	v   any
 }
 
 func newDecodeCache(size int) *decodeCache {
@@ -56,18 +63,29 @@ func (c *decodeCache) get(b []byte) (time.Time, map[string]any, bool) {
 	if e == nil || !bytes.Equal(e.b, b) {
 		return time.Time{}, nil, false
 	}
-	return e.deadline, maps.Clone(e.values), true
+	values := make(map[string]any, len(e.values))
+	for _, kv := range e.values {
+		values[kv.key] = kv.v
+	}
+	return e.deadline, values, true
 }
 
-// put remembers values decoded from b when they are all immutable. It
-// keeps values itself (the caller hands out a copy).
+// put remembers values decoded from b when they are all immutable (values
+// itself is not kept: the caller may hand it out).
 func (c *decodeCache) put(b []byte, deadline time.Time, values map[string]any) {
 	for _, v := range values {
 		if !immutableValue(v) {
 			return
 		}
 	}
-	e := &decodeEntry{b: bytes.Clone(b), deadline: deadline, values: values}
+	e := &decodeEntry{b: bytes.Clone(b), deadline: deadline}
+	e.values = e.buf[:0]
+	if len(values) > len(e.buf) {
+		e.values = make([]keyValue, 0, len(values))
+	}
+	for k, v := range values {
+		e.values = append(e.values, keyValue{k, v})
+	}
 	h := maphash.Bytes(c.seed, b)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -90,24 +108,36 @@ func (c *decodeCache) put(b []byte, deadline time.Time, values map[string]any) {
 		c.forget(old)
 	}
 	c.entries[h] = e
-	if ls, ok := values[keyLogin].(*loginState); ok {
+	if ls := e.login(); ls != nil {
 		c.byLogin[ls] = e
 	}
 }
 
+// login is the entry's login value, nil when none.
+func (e *decodeEntry) login() *loginState {
+	for _, kv := range e.values {
+		if kv.key == keyLogin {
+			ls, _ := kv.v.(*loginState)
+			return ls
+		}
+	}
+	return nil
+}
+
 // forget drops e's login from byLogin (e is being replaced). c.mu is held.
 func (c *decodeCache) forget(e *decodeEntry) {
-	if ls, ok := e.values[keyLogin].(*loginState); ok && c.byLogin[ls] == e {
+	if ls := e.login(); ls != nil && c.byLogin[ls] == e {
 		delete(c.byLogin, ls)
 	}
 }
 
-// encoded returns a copy of the stored bytes a session was decoded from
-// when values and deadline are still exactly what that decode gave (the
-// same login value, the same other values): with an IdleTimeout, scs
-// commits every request's session, changed or not, and this spares
-// encoding an unchanged one again. nil when values changed (or were never
-// decoded through the cache).
+// encoded returns the stored bytes a session was decoded from (the
+// cache's own copy: never to be modified) when values and deadline are
+// still exactly what that decode gave (the same login value, the same
+// other values): with an IdleTimeout, scs commits every request's session,
+// changed or not, and this spares encoding an unchanged one again (and
+// lets LoadAndSave see that it is unchanged). nil when values changed (or
+// were never decoded through the cache).
 func (c *decodeCache) encoded(deadline time.Time, values map[string]any) []byte {
 	ls, ok := values[keyLogin].(*loginState)
 	if !ok {
@@ -119,15 +149,15 @@ func (c *decodeCache) encoded(deadline time.Time, values map[string]any) []byte 
 	if e == nil || !e.deadline.Equal(deadline) || len(values) != len(e.values) {
 		return nil
 	}
-	for k, v := range values {
-		ev, ok := e.values[k]
+	for _, kv := range e.values {
+		v, ok := values[kv.key]
 		// Only immutable (comparable) kinds are compared: == on a
 		// byte slice would panic.
-		if !ok || !immutableValue(v) || v != ev {
+		if !ok || !immutableValue(v) || v != kv.v {
 			return nil
 		}
 	}
-	return bytes.Clone(e.b)
+	return e.b
 }
 
 // immutableValue reports whether a decoded value can be shared between

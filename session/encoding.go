@@ -60,6 +60,9 @@ func appendBool(b []byte, v bool) []byte {
 type reader struct {
 	b   []byte
 	err error
+	// src, when set, holds the bytes b started as: string() then returns
+	// substrings of it instead of allocating each one.
+	src string
 }
 
 func (r *reader) uvarint() uint64 {
@@ -115,7 +118,14 @@ func (r *reader) bytes() []byte {
 	return v
 }
 
-func (r *reader) string() string { return string(r.bytes()) }
+func (r *reader) string() string {
+	v := r.bytes()
+	if r.src == "" || len(v) == 0 {
+		return string(v)
+	}
+	end := len(r.src) - len(r.b)
+	return r.src[end-len(v) : end]
+}
 
 func (r *reader) time() time.Time {
 	n := r.varint()
@@ -216,7 +226,7 @@ func (r *reader) identity() provider.Identity {
 	if r.err != nil {
 		return provider.Identity{}
 	}
-	ir := reader{b: ib}
+	ir := reader{b: ib, src: string(ib)} // one allocation for all its strings
 	var id provider.Identity
 	id.Provider = ir.string()
 	id.Subject = ir.string()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/textproto"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -101,7 +103,8 @@ func (s idleStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 		st.skipped = true
 		return nil
 	}
-	setIdleStamp(b, off, exp) // b is this commit's own (Encode returns a fresh slice)
+	b = bytes.Clone(b) // Encode's bytes may be its cache's: never modified
+	setIdleStamp(b, off, exp)
 	return s.CtxStore.CommitCtx(ctx, key, b, exp)
 }
 
@@ -177,15 +180,15 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 	sm := &cp
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Cookie")
-		var token string
-		if c, err := r.Cookie(sm.Cookie.Name); err == nil {
-			token = c.Value
-		}
+		token := cookieValue(r, sm.Cookie.Name)
 		ctx := r.Context()
-		var st *loadState
+		var sw *saveWriter
 		if idle > 0 && token != "" {
-			st = &loadState{Context: ctx}
-			ctx = st
+			rs := &requestState{st: loadState{Context: ctx}} // one allocation for both
+			sw, ctx = &rs.sw, &rs.st
+			sw.st = &rs.st
+		} else {
+			sw = &saveWriter{}
 		}
 		ctx, err := sm.Load(ctx, token)
 		if err != nil {
@@ -193,12 +196,50 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 			return
 		}
 		sr := r.WithContext(ctx)
-		sw := &saveWriter{ResponseWriter: w, r: sr, sm: sm, st: st}
+		sw.ResponseWriter, sw.r, sw.sm = w, sr, sm
 		next.ServeHTTP(sw, sr)
 		if !sw.written {
 			sw.save()
 		}
 	})
+}
+
+// requestState is LoadAndSave's state for a request with a session
+// cookie and an IdleTimeout.
+type requestState struct {
+	st loadState
+	sw saveWriter
+}
+
+// cookieValue is the value of r's first valid cookie called name, "" when
+// there is none: what r.Cookie(name) gives, without its two allocations.
+func cookieValue(r *http.Request, name string) string {
+	for _, line := range r.Header["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			n, v, _ := strings.Cut(textproto.TrimString(part), "=")
+			if n != name {
+				continue
+			}
+			if v, ok := validCookieValue(v); ok {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// validCookieValue strips a cookie value's quotes and checks its bytes as
+// net/http does when it reads a request's cookies.
+func validCookieValue(v string) (string, bool) {
+	if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\' {
+			return "", false
+		}
+	}
+	return v, true
 }
 
 // saveWriter is scs's response writer: the session is saved (and its

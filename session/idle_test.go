@@ -341,3 +341,44 @@ func diffStats(before, after map[string]int) map[string]int {
 	}
 	return out
 }
+
+// TestCookieValue: LoadAndSave reads the session cookie as r.Cookie does.
+func TestCookieValue(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		header []string
+	}{
+		{"none", nil},
+		{"only", []string{"s=abc"}},
+		{"among others", []string{"a=1; s=abc-_9; b=2"}},
+		{"second line", []string{"a=1", "s=xyz"}},
+		{"first of two", []string{"s=one; s=two"}},
+		{"quoted", []string{`s="abc"`}},
+		{"quoted with space", []string{`s="a b"`}},
+		{"unquoted space", []string{"s=a b; s=ok"}},
+		{"control byte skipped", []string{"s=a\x01b; s=ok"}},
+		{"comma", []string{"s=a,b"}},
+		{"invalid byte skipped", []string{`s=a\b; s=ok`}},
+		{"spaces around", []string{"  s=abc  ;b=1"}},
+		{"empty value", []string{"s="}},
+		{"prefix name", []string{"ss=abc; s=def"}},
+		{"no equals", []string{"s; s=v"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			for _, h := range tc.header {
+				r.Header.Add("Cookie", h)
+			}
+			want := ""
+			if c, err := r.Cookie("s"); err == nil {
+				want = c.Value
+			}
+			if got := cookieValue(r, "s"); got != want {
+				t.Fatalf("cookieValue %q, r.Cookie %q", got, want)
+			}
+		})
+	}
+}

@@ -49,6 +49,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/examples/internal/upstreams"
 	"github.com/gatehouse-auth/gatehouse/middleware"
 	"github.com/gatehouse-auth/gatehouse/middleware/jwtauth"
+	"github.com/gatehouse-auth/gatehouse/session"
 )
 
 // Defaults of Config.
@@ -110,6 +111,7 @@ type Demo struct {
 	pages     *template.Template
 	stop      func()
 	closeOnce sync.Once
+	metrics   *metrics // OpenTelemetry SDK and Prometheus exporter (GET /metrics)
 }
 
 //go:embed templates/*.html
@@ -136,23 +138,30 @@ func New(cfg Config) (*Demo, error) {
 	}
 	public := strings.TrimRight(cfg.PublicURL, "/")
 
-	sessions, _, err := upstreams.Sessions(public, cfg.Leeway, cfg.Logger)
+	met, err := newMetrics()
 	if err != nil {
+		return nil, err
+	}
+	sessions, _, err := upstreams.Sessions(public, cfg.Leeway, cfg.Logger, func(c *session.Config) { c.MeterProvider = met.provider })
+	if err != nil {
+		met.close()
 		return nil, err
 	}
 	set, err := upstreams.AllFakes(upstreams.Options{PublicURL: public, AccessTTL: cfg.AccessTTL, Logger: cfg.Logger})
 	if err != nil {
 		_ = sessions.Close()
+		met.close()
 		return nil, err
 	}
 	op, err := addOIDC(set, public, cfg)
 	if err != nil {
 		set.Close()
 		_ = sessions.Close()
+		met.close()
 		return nil, err
 	}
-	d := &Demo{Upstreams: set, publicURL: public, log: cfg.Logger, OP: op}
-	d.stop = func() { set.Close(); op.Close(); _ = sessions.Close() }
+	d := &Demo{Upstreams: set, publicURL: public, log: cfg.Logger, OP: op, metrics: met}
+	d.stop = func() { set.Close(); op.Close(); _ = sessions.Close(); met.close() }
 	for _, wu := range set.WazoUsers {
 		d.WazoUsers = append(d.WazoUsers, Credentials{Username: wu.Username, Password: wu.Password})
 	}
@@ -168,6 +177,9 @@ func New(cfg Config) (*Demo, error) {
 		JWT:       d.JWT,
 		DevMode:   true,
 		Logger:    cfg.Logger,
+		// Gatehouse's metrics go to the demo's SDK (GET /metrics); spans
+		// to the global provider, a no-op here.
+		MeterProvider: met.provider,
 		OnRefresh: func(ctx context.Context, e middleware.Event) {
 			cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "demo: token refreshed", slog.String("provider", e.Provider))
 		},
@@ -212,6 +224,9 @@ func (d *Demo) routes() http.Handler {
 	mux.Handle("GET /{$}", a.Require(http.HandlerFunc(d.home)))
 	mux.Handle("GET /api/me", a.Require(http.HandlerFunc(d.me)))
 	mux.Handle("GET /api/upstream", a.Require(http.HandlerFunc(d.upstream)))
+	// Prometheus scrapes Gatehouse's OpenTelemetry metrics here. A real
+	// app serves them on an internal port, not to the public.
+	mux.Handle("GET /metrics", d.metrics.handler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -415,8 +415,10 @@ func wazoFromEnv(s *Set, getenv func(string) string, o Options) error {
 // "__Host-gatehouse" cookie that is Secure, HttpOnly and SameSite=Lax. Both
 // use the in-memory store (one instance), an 8 h absolute lifetime and a
 // 30 min idle timeout. leeway is how long before expiry a token is refreshed
-// (0: 60 s). Close the manager when done.
-func Sessions(publicURL string, leeway time.Duration, logger *slog.Logger) (m *session.Manager, dev bool, err error) {
+// (0: 60 s). Each of opts may change the session.Config before the manager
+// is made (the demo passes its OpenTelemetry MeterProvider). Close the
+// manager when done.
+func Sessions(publicURL string, leeway time.Duration, logger *slog.Logger, opts ...func(*session.Config)) (m *session.Manager, dev bool, err error) {
 	u, err := url.Parse(publicURL)
 	if err != nil || u.Host == "" {
 		return nil, false, fmt.Errorf("%w: public URL %q", ErrConfig, publicURL)
@@ -425,7 +427,11 @@ func Sessions(publicURL string, leeway time.Duration, logger *slog.Logger) (m *s
 	if u.Scheme != "https" && !dev {
 		return nil, false, fmt.Errorf("%w: public URL must be https (http only on 127.0.0.1 or localhost)", ErrConfig)
 	}
-	m, err = session.New(session.Config{Leeway: leeway, Logger: logger})
+	cfg := session.Config{Leeway: leeway, Logger: logger}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m, err = session.New(cfg)
 	if err != nil {
 		return nil, false, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -36,7 +37,6 @@ type grant struct {
 	redirect  string
 	expiry    time.Time // code expiry
 	used      bool
-	accessExp time.Time
 }
 
 // handleAuthorize validates the request (client, exact redirect_uri,
@@ -69,13 +69,27 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_scope", "openid scope required")
 		return
 	}
-	if q.Get("code_challenge") == "" || q.Get("code_challenge_method") != "S256" {
+	if !validChallenge(q.Get("code_challenge")) || q.Get("code_challenge_method") != "S256" {
+		// RFC 7636 §4.4.1; "plain" (also the default when the method is
+		// left out) is refused, as RFC 9700 §2.1.1 recommends.
 		fail("invalid_request", "PKCE S256 required")
+		return
+	}
+	prompt := strings.Fields(q.Get("prompt"))
+	if slices.Contains(prompt, "none") && len(prompt) > 1 {
+		// OpenID Connect Core §3.1.2.1.
+		fail("invalid_request", "prompt=none must be alone")
 		return
 	}
 	user, ok := s.findUser(q.Get("login_hint"))
 	if !ok {
 		fail("login_required", "unknown login_hint")
+		return
+	}
+	if s.cfg.Consent && slices.Contains(prompt, "none") {
+		// No page may be shown with prompt=none (OpenID Connect Core
+		// §3.1.2.6).
+		fail("consent_required", "the user must consent on the consent page")
 		return
 	}
 	req := &authzRequest{client: c, redirectURI: ru, state: q.Get("state"), nonce: q.Get("nonce"),
@@ -96,6 +110,21 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		"Action": s.cfg.IssuerPath + "/consent", "ID": id, "Client": c.ID, "User": user.Subject,
 		"Name": user.Name, "Scopes": strings.Join(scopes, " "),
 	})
+}
+
+// validChallenge reports whether c is a code_challenge as RFC 7636 §4.2
+// defines it: 43 to 128 characters of [A-Z] [a-z] [0-9] "-" "." "_" "~"
+// (an S256 challenge is always 43).
+func validChallenge(c string) bool {
+	if len(c) < 43 || len(c) > 128 {
+		return false
+	}
+	for _, r := range c {
+		if !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || strings.ContainsRune("-._~", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 var consentPage = template.Must(template.New("consent").Parse(`<!doctype html>
@@ -186,11 +215,13 @@ func (s *Server) Authorize(ctx context.Context, authURL string, deny bool) (*url
 	if err != nil {
 		return nil, err
 	}
-	body := make([]byte, 8192)
-	n, _ := resp.Body.Read(body)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
 	if resp.StatusCode == http.StatusOK && strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
-		page := string(body[:n])
+		page := string(body)
 		i := strings.Index(page, `name="request" value="`)
 		if i < 0 {
 			return nil, errors.New("oidctest: consent page without a request id")

@@ -141,8 +141,10 @@ func (s *Server) EndedSessions() []string {
 
 // LogoutClaims returns the claims of a correct back-channel logout token
 // (Back-Channel Logout 1.0 §2.4) for clientID naming sub and/or sid: iss,
-// aud, iat, exp (2 minutes), a fresh jti and the events claim. Edit the
-// map to make it misbehave, then sign it with SignJWT.
+// aud, iat, exp (2 minutes), a fresh jti and the events claim (an object
+// whose one member is EventBackChannelLogout, an empty object), never a
+// nonce. Edit the map to make it misbehave, then sign it with
+// SignLogoutToken (or SignJWT, for a token typed "JWT").
 func (s *Server) LogoutClaims(clientID, sub, sid string) map[string]any {
 	now := s.now()
 	c := map[string]any{
@@ -192,7 +194,15 @@ func (s *Server) BackChannelLogout(ctx context.Context, hc *http.Client, rpURL, 
 		s.endedSids = append(s.endedSids, sid)
 	}
 	s.mu.Unlock()
-	return s.SendLogoutToken(ctx, hc, rpURL, s.SignJWT(s.LogoutClaims(clientID, sub, sid)))
+	return s.SendLogoutToken(ctx, hc, rpURL, s.SignLogoutToken(s.LogoutClaims(clientID, sub, sid)))
+}
+
+// SignLogoutToken signs claims as a logout token: like SignJWT, but with
+// the header typ "logout+jwt" that Back-Channel Logout 1.0 §2.4 asks OPs
+// to use, so that an ID token can never pass for a logout token nor the
+// other way round. The signing misbehaviours apply.
+func (s *Server) SignLogoutToken(claims map[string]any) string {
+	return s.sign(claims, s.misbehaviour(), "logout+jwt")
 }
 
 // IDTokenClaimsOf decodes (without verifying) the payload of a JWS, for

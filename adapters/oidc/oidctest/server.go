@@ -11,7 +11,15 @@
 // sid, azp, auth_time), UserInfo, RFC 7009 revocation, RP-Initiated
 // Logout's end_session endpoint (id_token_hint and
 // post_logout_redirect_uri checked, state echoed), RFC 9207 "iss" in
-// authorization responses, and a sender of back-channel logout tokens.
+// authorization responses, and a sender of back-channel logout tokens
+// (typed logout+jwt).
+//
+// Errors follow the specs: a bad client_id or redirect_uri is a 400 page,
+// never a redirect (RFC 6749 §4.1.2.1); other authorization errors go back
+// with state (and iss); token endpoint errors are RFC 6749 §5.2 JSON with
+// Cache-Control: no-store and Pragma: no-cache; UserInfo answers 401 with
+// WWW-Authenticate: Bearer (RFC 6750 §3.1); revocation answers 200 for
+// unknown tokens (RFC 7009 §2.2).
 //
 // [Misbehaviour] knobs make it break the rules a relying party must check:
 // wrong iss, aud, azp, nonce or at_hash; bad signature, alg none, HS256
@@ -102,7 +110,9 @@ type Config struct {
 	// "/realms/demo". Default: none (the issuer is the server URL).
 	IssuerPath string
 	// Alg is the ID token signing algorithm: "RS256" (default) or
-	// "ES256".
+	// "ES256". Discovery lists it, and RS256 always (OpenID Connect
+	// Discovery 1.0 §3 requires RS256 in
+	// id_token_signing_alg_values_supported).
 	Alg string
 	// Consent shows an HTML page with Allow and Deny before each
 	// authorization; Deny redirects with error=access_denied.
@@ -191,7 +201,7 @@ type Server struct {
 	failNext  map[Endpoint]string
 	pending   map[string]*authzRequest // consent page requests
 	codes     map[string]*grant
-	access    map[string]*grant
+	access    map[string]*accessRecord
 	refresh   map[string]*refreshRecord
 	revoked   map[*grant]bool
 	sessions  map[string]string // sid -> subject (live OP sessions)
@@ -238,7 +248,7 @@ func NewServer(cfg Config) *Server {
 		failNext: map[Endpoint]string{},
 		pending:  map[string]*authzRequest{},
 		codes:    map[string]*grant{},
-		access:   map[string]*grant{},
+		access:   map[string]*accessRecord{},
 		refresh:  map[string]*refreshRecord{},
 		revoked:  map[*grant]bool{},
 		sessions: map[string]string{},
@@ -422,7 +432,11 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"jwks_uri":                              s.Issuer + "/jwks",
 		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{s.cfg.Alg},
+		"id_token_signing_alg_values_supported": signingAlgValues(s.cfg.Alg),
+		"response_modes_supported":              []string{"query"},
+		"request_parameter_supported":           false,
+		"request_uri_parameter_supported":       false, // its default is true (Discovery §3)
+		"claims_parameter_supported":            false,
 		"token_endpoint_auth_methods_supported": s.cfg.AuthMethods,
 		"code_challenge_methods_supported":      []string{"S256"},
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
@@ -458,6 +472,15 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, set)
 }
 
+// signingAlgValues is id_token_signing_alg_values_supported: RS256, which
+// OpenID Connect Discovery 1.0 §3 says MUST be included, and alg.
+func signingAlgValues(alg string) []string {
+	if alg == "RS256" {
+		return []string{"RS256"}
+	}
+	return []string{alg, "RS256"}
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -465,9 +488,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeError writes an RFC 6749 §5.2 error.
+// writeError writes an RFC 6749 §5.2 error (error_description only when
+// there is one).
 func writeError(w http.ResponseWriter, status int, code, desc string) {
-	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+	body := map[string]string{"error": code}
+	if desc != "" {
+		body["error_description"] = desc
+	}
+	writeJSON(w, status, body)
 }
 
 func randomString(n int) string {

@@ -16,6 +16,13 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 )
 
+// accessRecord is an access token: the grant it belongs to and its own
+// expiry.
+type accessRecord struct {
+	g   *grant
+	exp time.Time
+}
+
 // refreshRecord is a refresh token: the grant it belongs to and whether a
 // newer one replaced it.
 type refreshRecord struct {
@@ -23,10 +30,25 @@ type refreshRecord struct {
 	rotated bool
 }
 
+// errTwoAuthMethods is authenticate's answer to a request that uses HTTP
+// Basic and client_secret in the body at once.
+const errTwoAuthMethods = "the client must not use more than one authentication method"
+
 // authenticate checks client authentication: HTTP Basic
 // (client_secret_basic, form-urlencoded id and secret), client_secret in
 // the body (client_secret_post), or client_id alone for public clients.
-func (s *Server) authenticate(r *http.Request) (*Client, bool) {
+// A request using Basic and client_secret together is refused (RFC 6749
+// §2.3: a client MUST NOT use more than one method per request); the
+// caller answers invalid_request when twoMethods is set.
+func (s *Server) authenticate(r *http.Request) (c *Client, ok, twoMethods bool) {
+	c, ok = s.authenticateOne(r)
+	if _, _, basic := r.BasicAuth(); basic && r.PostForm.Has("client_secret") {
+		return nil, false, true
+	}
+	return c, ok, false
+}
+
+func (s *Server) authenticateOne(r *http.Request) (*Client, bool) {
 	if id, secret, ok := r.BasicAuth(); ok {
 		id, _ = url.QueryUnescape(id)
 		secret, _ = url.QueryUnescape(secret)
@@ -50,7 +72,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if s.enter(w, r, EndpointToken) {
 		return
 	}
+	// RFC 6749 §5.1: token replies, errors included, are not cached.
+	w.Header().Set("Pragma", "no-cache")
 	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, "invalid_request", "POST only")
 		return
 	}
@@ -62,17 +87,27 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if r.PostForm.Get("grant_type") == "refresh_token" && s.enter(w, r, EndpointRefresh) {
 		return
 	}
-	c, ok := s.authenticate(r)
-	if !ok {
-		w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
+	c, ok, two := s.authenticate(r)
+	switch {
+	case two:
+		writeError(w, http.StatusBadRequest, "invalid_request", errTwoAuthMethods)
+		return
+	case !ok:
+		// RFC 6749 §5.2: 401, with WWW-Authenticate for a client that
+		// tried HTTP Basic.
+		if _, _, basic := r.BasicAuth(); basic {
+			w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
+		}
 		writeError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
 	}
-	switch r.PostForm.Get("grant_type") {
+	switch gt := r.PostForm.Get("grant_type"); gt {
 	case "authorization_code":
 		s.grantCode(w, r, c)
 	case "refresh_token":
 		s.grantRefresh(w, r, c)
+	case "":
+		writeError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
 	default:
 		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "")
 	}
@@ -80,6 +115,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) grantCode(w http.ResponseWriter, r *http.Request, c *Client) {
 	code := r.PostForm.Get("code")
+	if code == "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "code is required")
+		return
+	}
 	s.mu.Lock()
 	g := s.codes[code]
 	if g != nil && g.used {
@@ -115,28 +154,37 @@ func (s *Server) grantCode(w http.ResponseWriter, r *http.Request, c *Client) {
 
 func (s *Server) grantRefresh(w http.ResponseWriter, r *http.Request, c *Client) {
 	rt := r.PostForm.Get("refresh_token")
+	if rt == "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "refresh_token is required")
+		return
+	}
+	// Check and rotate under one lock, so that of two concurrent uses of
+	// one refresh token exactly one succeeds and the other is a reuse.
 	s.mu.Lock()
 	rec := s.refresh[rt]
-	var reuse bool
-	if rec != nil && rec.rotated {
+	var reuse, otherClient, revoked bool
+	switch {
+	case rec == nil:
+	case rec.rotated:
 		reuse = true
 		if !s.cfg.NoReuseDetection {
 			s.revoked[rec.g] = true // RFC 9700 §4.14.2: the whole grant dies
 		}
+	case rec.g.client != c:
+		otherClient = true
+	case s.revoked[rec.g]:
+		revoked = true
+	case !s.cfg.NoRotation:
+		rec.rotated = true
 	}
 	s.mu.Unlock()
 	switch {
-	case rec == nil || reuse || s.isRevoked(rec.g):
+	case rec == nil || reuse || revoked:
 		writeError(w, http.StatusBadRequest, "invalid_grant", "unknown, rotated or revoked refresh token")
 		return
-	case rec.g.client != c:
+	case otherClient:
 		writeError(w, http.StatusBadRequest, "invalid_grant", "refresh token issued to another client")
 		return
-	}
-	if !s.cfg.NoRotation {
-		s.mu.Lock()
-		rec.rotated = true
-		s.mu.Unlock()
 	}
 	s.issue(w, rec.g, true)
 }
@@ -155,8 +203,7 @@ func (s *Server) issue(w http.ResponseWriter, g *grant, refresh bool) {
 	reply := map[string]any{"access_token": at, "token_type": "Bearer", "expires_in": int64(s.cfg.AccessTTL / time.Second),
 		"scope": strings.Join(g.scopes, " ")}
 	s.mu.Lock()
-	s.access[at] = g
-	g.accessExp = now.Add(s.cfg.AccessTTL)
+	s.access[at] = &accessRecord{g: g, exp: now.Add(s.cfg.AccessTTL)}
 	if !refresh || !s.cfg.NoRotation {
 		rt := randomString(32)
 		s.refresh[rt] = &refreshRecord{g: g}
@@ -170,7 +217,8 @@ func (s *Server) issue(w http.ResponseWriter, g *grant, refresh bool) {
 	writeJSON(w, http.StatusOK, reply)
 }
 
-// IDTokenClaims returns the claims of a correct ID token for g.
+// idClaims returns the claims of an ID token for g, with the claim
+// misbehaviours of m applied.
 func (s *Server) idClaims(g *grant, accessToken string, refresh bool, m Misbehaviour) map[string]any {
 	now := s.now()
 	c := map[string]any{
@@ -252,6 +300,11 @@ func halfHash(v string) string {
 func (s *Server) SignJWT(claims map[string]any) string { return s.signWith(claims, s.misbehaviour()) }
 
 func (s *Server) signWith(claims map[string]any, m Misbehaviour) string {
+	return s.sign(claims, m, "JWT")
+}
+
+// sign is signWith with the typ header typ.
+func (s *Server) sign(claims map[string]any, m Misbehaviour, typ string) string {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		panic("oidctest: claims: " + err.Error())
@@ -260,11 +313,12 @@ func (s *Server) signWith(claims map[string]any, m Misbehaviour) string {
 	b64 := base64.RawURLEncoding.EncodeToString
 	switch {
 	case m.AlgNone:
-		return b64([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + b64(payload) + "."
+		hdr, _ := json.Marshal(map[string]string{"alg": "none", "typ": typ})
+		return b64(hdr) + "." + b64(payload) + "."
 	case m.HS256PublicKey:
 		der, _ := x509.MarshalPKIXPublicKey(k.priv.Public())
 		pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-		hdr, _ := json.Marshal(map[string]string{"alg": "HS256", "typ": "JWT", "kid": k.kid})
+		hdr, _ := json.Marshal(map[string]string{"alg": "HS256", "typ": typ, "kid": k.kid})
 		input := b64(hdr) + "." + b64(payload)
 		mac := hmac.New(sha256.New, pemKey)
 		mac.Write([]byte(input))
@@ -274,7 +328,7 @@ func (s *Server) signWith(claims map[string]any, m Misbehaviour) string {
 	if m.WrongKey {
 		priv = newKey(k.alg).priv
 	}
-	opts := (&jose.SignerOptions{}).WithType("JWT")
+	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
 	if !m.OmitKid {
 		opts = opts.WithHeader(jose.HeaderKey("kid"), k.kid)
 	}
@@ -299,21 +353,39 @@ func (s *Server) signWith(claims map[string]any, m Misbehaviour) string {
 	return out
 }
 
+// bearer returns the access token of an Authorization: Bearer header (the
+// scheme is case-insensitive, RFC 7235 §2.1).
+func bearer(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	tok = strings.TrimSpace(tok)
+	return tok, ok && strings.EqualFold(scheme, "Bearer") && tok != ""
+}
+
 // handleUserInfo answers the user's claims for a live access token
-// (Authorization: Bearer only; a token in the query is refused).
+// (Authorization: Bearer only, RFC 6750 §2.1; a token in the query or the
+// body counts as no credentials). No credentials: 401 with
+// WWW-Authenticate: Bearer and no error code (RFC 6750 §3.1); an unknown,
+// expired or revoked token: 401 with error="invalid_token".
 func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	if s.enter(w, r, EndpointUserInfo) {
 		return
 	}
-	at, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	s.mu.Lock()
-	g := s.access[at]
-	s.mu.Unlock()
-	if !ok || g == nil || s.isRevoked(g) || s.now().After(g.accessExp) {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		writeError(w, http.StatusUnauthorized, "invalid_token", "")
+	at, ok := bearer(r)
+	if !ok {
+		// RFC 6750 §3.1: a request without credentials gets no error code.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="oidctest"`)
+		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
+	s.mu.Lock()
+	rec := s.access[at]
+	s.mu.Unlock()
+	if rec == nil || s.isRevoked(rec.g) || s.now().After(rec.exp) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="oidctest", error="invalid_token", error_description="The access token is unknown, expired or revoked"`)
+		writeError(w, http.StatusUnauthorized, "invalid_token", "The access token is unknown, expired or revoked")
+		return
+	}
+	g := rec.g
 	c := map[string]any{}
 	for k, v := range g.user.Claims {
 		c[k] = v
@@ -335,28 +407,60 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, c)
 }
 
-// handleRevoke is RFC 7009: a refresh token revokes its grant, an access
-// token itself; unknown tokens are fine (200).
+// handleRevoke is RFC 7009: POST with client authentication; a refresh
+// token revokes its grant (and every access token of it), an access token
+// itself; an unknown or already revoked token is fine (200, §2.2); a token
+// of another client is refused (400 unauthorized_client, §2.1); no token
+// is 400 invalid_request.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	if s.enter(w, r, EndpointRevoke) {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
-	if r.Method != http.MethodPost || r.ParseForm() != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request", "")
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, "invalid_request", "POST only")
 		return
 	}
-	c, ok := s.authenticate(r)
-	if !ok {
-		writeError(w, http.StatusUnauthorized, "invalid_client", "")
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
+	if r.ParseForm() != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "bad form")
+		return
+	}
+	c, ok, two := s.authenticate(r)
+	switch {
+	case two:
+		writeError(w, http.StatusBadRequest, "invalid_request", errTwoAuthMethods)
+		return
+	case !ok:
+		if _, _, basic := r.BasicAuth(); basic {
+			w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
+		}
+		writeError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
 	}
 	tok := r.PostForm.Get("token")
-	s.mu.Lock()
-	if rec := s.refresh[tok]; rec != nil && rec.g.client == c {
-		s.revoked[rec.g] = true
+	if tok == "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", "token is required")
+		return
 	}
-	if g := s.access[tok]; g != nil && g.client == c {
+	s.mu.Lock()
+	var g *grant
+	isRefresh := false
+	if rec := s.refresh[tok]; rec != nil {
+		g, isRefresh = rec.g, true
+	} else if rec := s.access[tok]; rec != nil {
+		g = rec.g
+	}
+	if g != nil && g.client != c {
+		s.mu.Unlock()
+		// RFC 7009 §2.1: a token issued to another client is refused.
+		writeError(w, http.StatusBadRequest, "unauthorized_client", "the token was issued to another client")
+		return
+	}
+	switch {
+	case isRefresh:
+		s.revoked[g] = true // and with it every access token of the grant
+	case g != nil:
 		delete(s.access, tok)
 	}
 	s.mu.Unlock()

@@ -182,6 +182,7 @@ type Authority struct {
 	alg      Algorithm
 	method   jwt.SigningMethod
 	lifetime time.Duration
+	leeway   time.Duration
 	now      func() time.Time
 
 	signKey    any    // Keys[0].Private (a private copy)
@@ -191,6 +192,8 @@ type Authority struct {
 	parser  *jwt.Parser
 	keyFunc jwt.Keyfunc
 	jwks    []byte
+
+	verified *verifiedCache // tokens already verified in full
 }
 
 // New validates cfg, fills its defaults and returns an Authority. Weak keys
@@ -251,7 +254,9 @@ func New(cfg Config) (*Authority, error) {
 		alg:      cfg.Algorithm,
 		method:   method,
 		lifetime: cfg.Lifetime,
+		leeway:   cfg.Leeway,
 		now:      cfg.Now,
+		verified: newVerifiedCache(verifiedCacheSize),
 	}
 	seen := make(map[string]bool, len(cfg.Keys))
 	for i, k := range cfg.Keys {

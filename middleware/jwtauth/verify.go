@@ -62,6 +62,11 @@ var (
 // present and valid within the leeway; iss and aud must match; sub, sid and
 // jti must be present. Any error from the parser is a rejection.
 //
+// A token that verified is remembered (the last 1,024, by their exact
+// text): when it comes again only its times (exp, nbf, iat, with the
+// leeway) are checked again, since nothing else about it can change. The
+// result is the caller's own copy either way.
+//
 // Every error matches [ErrInvalidToken] and is an [InvalidTokenError].
 func (a *Authority) Verify(authorization string) (*Claims, error) {
 	if len(authorization) > MaxAuthorizationSize {
@@ -70,6 +75,9 @@ func (a *Authority) Verify(authorization string) (*Claims, error) {
 	tok, ok := bearerToken(authorization)
 	if !ok || !compactJWS(tok) {
 		return nil, errMalformed
+	}
+	if c, err := a.cachedClaims(tok); err != errNotCached {
+		return c, err
 	}
 	c := new(Claims)
 	t, err := a.parser.ParseWithClaims(tok, c, a.keyFunc)
@@ -84,6 +92,7 @@ func (a *Authority) Verify(authorization string) (*Claims, error) {
 	if c.IssuedAt == nil || c.NotBefore == nil || c.Subject == "" || c.SessionID == "" || c.ID == "" {
 		return nil, errMissingClaim
 	}
+	a.verified.put(tok, c)
 	return c, nil
 }
 

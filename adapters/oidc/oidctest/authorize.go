@@ -104,7 +104,14 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	// form-action also governs the redirect that answers the form:
+	// browsers block a POST whose redirect leaves 'self', so the
+	// client's (registered, exactly matched) redirect origin is allowed.
+	formAction := "'self'"
+	if ru, err := url.Parse(req.redirectURI); err == nil && ru.Scheme != "" && ru.Host != "" {
+		formAction += " " + ru.Scheme + "://" + ru.Host
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+formAction+"; frame-ancestors 'none'")
 	w.Header().Set("X-Frame-Options", "DENY")
 	_ = consentPage.Execute(w, map[string]any{
 		"Action": s.cfg.IssuerPath + "/consent", "ID": id, "Client": c.ID, "User": user.Subject,

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gatehouse-auth/gatehouse/adapters/oauth2/oauth2test"
+	"github.com/gatehouse-auth/gatehouse/adapters/oidc/oidctest"
 	"github.com/gatehouse-auth/gatehouse/e2e/internal/harness"
 	"github.com/gatehouse-auth/gatehouse/examples/demo/app"
 )
@@ -183,6 +184,20 @@ func brScreenshot(t *testing.T, dir, name string) chromedp.Action {
 		t.Logf("screenshot of the %s: %s (%d bytes)", strings.TrimSuffix(name, ".png"), p, len(png))
 		return nil
 	})
+}
+
+// brShotDir is where screenshots go: $GATEHOUSE_SCREENSHOTS when set (kept
+// after the test, for people to look at), else a temporary directory.
+func brShotDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("GATEHOUSE_SCREENSHOTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // brRun runs actions and fails the test with the step's name on error.
@@ -424,7 +439,7 @@ func TestBrowser_DemoLogins(t *testing.T) {
 	netlog := &brNetLog{}
 	brListen(ctx, netlog)
 	brRun(t, ctx, "enable network events", network.Enable())
-	shots := t.TempDir()
+	shots := brShotDir(t)
 	base := srv.URL
 	started := time.Now()
 
@@ -575,6 +590,62 @@ func TestBrowser_DemoLogins(t *testing.T) {
 		brRun(t, ctx, "page HTML", brPageHTML(netlog, "whisk-implicit home"))
 		cookie := brCheckCookie(t, ctx, base, "whisk-implicit")
 		brLogoutByClick(t, ctx, base, "whisk-implicit logout", cookie)
+	})
+
+	t.Run("OpenID Connect: Deny on the consent page, Try again, Allow, then Back after the login", func(t *testing.T) {
+		brRun(t, ctx, "click Continue with OpenID Connect",
+			chromedp.Click(`#provider-oidc a.btn`, chromedp.ByQuery),
+			chromedp.WaitVisible(`#deny`, chromedp.ByQuery),
+			chromedp.Click(`#deny`, chromedp.ByQuery),
+			chromedp.WaitVisible(`main h1`, chromedp.ByQuery),
+		)
+		var h1, text, html string
+		brRun(t, ctx, "deny page",
+			chromedp.Text(`main h1`, &h1, chromedp.ByQuery),
+			chromedp.Text(`main`, &text, chromedp.ByQuery),
+			chromedp.OuterHTML(`html`, &html, chromedp.ByQuery),
+		)
+		if h1 != "Sign-in cancelled" {
+			t.Errorf("Deny page title %q", h1)
+		}
+		for _, jargon := range []string{"access_denied", "OAuth", "error_description", "state"} {
+			if strings.Contains(text, jargon) {
+				t.Errorf("the Deny page shows %q to the user: %q", jargon, text)
+			}
+		}
+		for _, want := range []string{`href="/auth/oidc/login?return_to=%2F"`, `href="/auth/login?return_to=%2F"`} {
+			if !strings.Contains(html, want) {
+				t.Errorf("the Deny page lacks the link %s", want)
+			}
+		}
+		brRun(t, ctx, "screenshot Deny page", brScreenshot(t, shots, "deny-page.png"))
+		brRun(t, ctx, "Try again, then Allow",
+			chromedp.Click(`main a.btn`, chromedp.ByQuery),
+			chromedp.WaitVisible(`#allow`, chromedp.ByQuery),
+			chromedp.Click(`#allow`, chromedp.ByQuery),
+		)
+		_, id := brHome(t, ctx, "oidc home")
+		if !strings.Contains(id, "grace") {
+			t.Errorf("home page identity %q lacks grace", id)
+		}
+		// Back lands on the consent page of the completed login; Allow
+		// there again sends a callback whose state was used: the signed-in
+		// browser goes on to the app instead of an error page.
+		tokens := srv.OP.Calls(oidctest.EndpointToken)
+		brRun(t, ctx, "Back to the consent page, Allow again",
+			chromedp.NavigateBack(),
+			chromedp.WaitVisible(`#allow`, chromedp.ByQuery),
+			chromedp.Click(`#allow`, chromedp.ByQuery),
+		)
+		loc, _ := brHome(t, ctx, "oidc home after Back")
+		if loc != base+"/" {
+			t.Errorf("after Back and Allow the browser is at %s, want %s/", loc, base)
+		}
+		if n := srv.OP.Calls(oidctest.EndpointToken) - tokens; n != 0 {
+			t.Errorf("the used callback made %d token requests", n)
+		}
+		cookie := brCheckCookie(t, ctx, base, "oidc")
+		brLogoutByClick(t, ctx, base, "oidc logout", cookie)
 	})
 
 	// Nothing chromium sent or received, no page it showed and no log

@@ -274,21 +274,18 @@ func (m *Manager) LoadByLoginID(ctx context.Context, id string) (context.Context
 		return nil, ErrNotLoggedIn
 	}
 	var out context.Context
-	switch {
-	case hasSession(m.sm, ctx):
-		if ls := m.loginState(ctx, m.sm); ls != nil && ls.ID == id {
+	sm := m.sm
+	if v, ok := sessionGet(m.sm, ctx, keyLogin); ok { // ctx has a session already
+		if ls := asLoginState(v); ls != nil && ls.ID == id {
 			return ctx, nil
 		}
-		out, err = m.bearerSM.Load(context.WithValue(ctx, bearerKey{}, true), rec.SessionToken)
-	default:
-		out, err = m.sm.Load(ctx, rec.SessionToken)
+		sm = m.bearerSM
+		out, err = sm.Load(context.WithValue(ctx, bearerKey{}, true), rec.SessionToken)
+	} else {
+		out, err = sm.Load(ctx, rec.SessionToken)
 	}
 	if err != nil {
 		return nil, storeErr("load session", err)
-	}
-	sm := m.smFor(out)
-	if sm == nil {
-		return nil, ErrNotLoggedIn
 	}
 	if ls := m.loginState(out, sm); ls == nil || ls.ID != id {
 		return nil, ErrNotLoggedIn

@@ -228,8 +228,14 @@ type record struct {
 }
 
 func recordKey(loginID string) string {
-	h := sha256.Sum256([]byte("gatehouse/login-record-key\x00" + loginID))
-	return "gatehouse:login:" + base64.RawURLEncoding.EncodeToString(h[:])
+	const label, prefix = "gatehouse/login-record-key\x00", "gatehouse:login:"
+	// One allocation (the result): every bearer request computes it.
+	in := make([]byte, 0, 128)
+	h := sha256.Sum256(append(append(in, label...), loginID...))
+	var out [len(prefix) + 43]byte // 43: unpadded base64 of 32 bytes
+	copy(out[:], prefix)
+	base64.RawURLEncoding.Encode(out[len(prefix):], h[:])
+	return string(out[:])
 }
 
 func recordAEAD(loginID string) (cipher.AEAD, error) {

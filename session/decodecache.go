@@ -38,7 +38,7 @@ type decodeCache struct {
 type decodeEntry struct {
 	b        []byte // a private copy of the stored bytes; never changed
 	deadline time.Time
-	values   []keyValue // never changed; handed out as fresh maps
+	values   []keyValue  // never changed; handed out as fresh maps
 	buf      [2]keyValue // values' storage when it fits (most sessions hold one or two)
 }
 

@@ -74,8 +74,6 @@ package entra
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -117,7 +115,10 @@ const (
 
 // ErrTenant is matched (errors.Is) by the error of a login or refresh
 // whose ID token comes from a tenant the configuration does not admit, or
-// whose iss does not match its tid.
+// whose iss does not match its tid. A login refused because the tenant is
+// not admitted also matches provider.ErrRejected; one whose iss and tid
+// do not fit matches provider.ErrBadResponse; a refused refresh matches
+// provider.ErrInvalidGrant.
 var ErrTenant = errors.New("entra: token from a tenant that is not admitted")
 
 // ErrConfig is matched (errors.Is) by every configuration error of [New].
@@ -268,10 +269,11 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	switch {
 	case multi:
 		// What the discovery document of common and organizations
-		// publishes: no token has it as iss, so every token goes through
-		// the validator.
+		// publishes. No token should carry it as iss; the validator
+		// decides for every token, this value included (and refuses it:
+		// "{tenantid}" is no tenant ID).
 		issuer = IssuerFor(authority, "{tenantid}")
-		validator = func(_ string, claims map[string]any) error { return p.checkTenant(claims) }
+		validator = p.checkTenant
 	case tenant == TenantConsumers:
 		issuer = IssuerFor(authority, ConsumersTenantID)
 	default:
@@ -322,69 +324,25 @@ func (p *Provider) multi() bool {
 
 // checkTenant is the multi-tenant issuer validation Microsoft documents:
 // tid is a tenant ID, iss is the issuer template with that tid, and the
-// tenant is admitted by the configuration.
-func (p *Provider) checkTenant(claims map[string]any) error {
+// tenant is admitted by the configuration. The oidc layer runs it on
+// every ID token (login and refresh) and logout token, so no iss — not
+// even the literal template — skips it. A tenant the configuration does
+// not admit also matches provider.ErrRejected (a policy refusal: the user
+// sees "login failed", not "the provider answered something unexpected");
+// a token whose tid and iss do not fit is a bad token.
+func (p *Provider) checkTenant(iss string, claims map[string]any) error {
 	tid, _ := claims["tid"].(string)
-	iss, _ := claims["iss"].(string)
 	switch {
 	case !isGUID(tid):
 		return fmt.Errorf("%w: the token carries no tenant ID (tid)", ErrTenant)
 	case iss != IssuerFor(p.authority, tid):
 		return fmt.Errorf("%w: iss %q is not the issuer of the token's tenant %s", ErrTenant, iss, tid)
 	case p.tenant == TenantOrganizations && tid == ConsumersTenantID:
-		return fmt.Errorf("%w: personal Microsoft accounts are not admitted (Tenant organizations)", ErrTenant)
+		return fmt.Errorf("%w: %w: personal Microsoft accounts are not admitted (Tenant organizations)", ErrTenant, provider.ErrRejected)
 	case len(p.allowed) > 0 && !slices.Contains(p.allowed, tid):
-		return fmt.Errorf("%w: tenant %s is not in AllowedTenants", ErrTenant, tid)
+		return fmt.Errorf("%w: %w: tenant %s is not in AllowedTenants", ErrTenant, provider.ErrRejected, tid)
 	}
 	return nil
-}
-
-// Exchange implements provider.RedirectProvider for a login without a
-// nonce (see [Provider.ExchangeNonce]).
-func (p *Provider) Exchange(ctx context.Context, code, verifier string) (*provider.Token, error) {
-	return p.ExchangeNonce(ctx, code, verifier, "")
-}
-
-// ExchangeNonce implements provider.NonceExchanger: the oidc exchange and
-// ID token verification (whose issuer check, for common and
-// organizations, is the tenant check), then, for a multi-tenant
-// configuration, the tenant check once more on the verified claims, so
-// that no iss — not even the literal template — skips it.
-func (p *Provider) ExchangeNonce(ctx context.Context, code, verifier, nonce string) (*provider.Token, error) {
-	tok, err := p.Provider.ExchangeNonce(ctx, code, verifier, nonce)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.recheck(tok); err != nil {
-		return nil, &provider.Error{Provider: p.Name(), Op: "exchange", Kind: provider.ErrRejected, Err: err}
-	}
-	return tok, nil
-}
-
-// Refresh implements provider.Provider: the oidc refresh (a new ID token
-// keeps iss and sub), then the tenant check as at login. A refused refresh
-// matches provider.ErrInvalidGrant.
-func (p *Provider) Refresh(ctx context.Context, t *provider.Token) (*provider.Token, error) {
-	tok, err := p.Provider.Refresh(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.recheck(tok); err != nil {
-		return nil, &provider.Error{Provider: p.Name(), Op: "refresh", Kind: provider.ErrInvalidGrant, Err: err}
-	}
-	return tok, nil
-}
-
-func (p *Provider) recheck(t *provider.Token) error {
-	if !p.multi() {
-		return nil
-	}
-	raw, _ := t.Extra[oidc.ExtraIDToken].(string)
-	claims, err := verifiedClaims(raw)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrTenant, err)
-	}
-	return p.checkTenant(claims)
 }
 
 // Identity implements provider.Provider: the claims of the verified ID
@@ -428,23 +386,4 @@ func ObjectID(id *provider.Identity) (tenantID, objectID string, ok bool) {
 	tenantID, _ = id.Raw["tid"].(string)
 	objectID, _ = id.Raw["oid"].(string)
 	return tenantID, objectID, tenantID != "" && objectID != ""
-}
-
-// verifiedClaims decodes the payload of an ID token that the oidc layer
-// has already verified. It verifies nothing itself: only ever call it on
-// the token oidc.Provider returned.
-func verifiedClaims(raw string) (map[string]any, error) {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return nil, errors.New("no ID token in the token set")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return nil, errors.New("malformed ID token")
-	}
-	var c map[string]any
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, errors.New("malformed ID token")
-	}
-	return c, nil
 }

@@ -52,15 +52,11 @@ func login(t *testing.T, f *fakeEntra, p *entra.Provider) (*provider.Token, *pro
 	return tok, id
 }
 
-// refusedTenant reports whether err is a tenant refusal for reason: by
-// the oidc layer's issuer check (which calls the preset's validator; its
-// error is part of the message, not of the chain) or by the preset's own
-// check of the verified claims.
+// refusedTenant reports whether err is a tenant refusal for reason by the
+// oidc layer's issuer check, which runs the preset's validator on every
+// token.
 func refusedTenant(err error, reason string) bool {
-	if err == nil || !strings.Contains(err.Error(), reason) {
-		return false
-	}
-	return errors.Is(err, entra.ErrTenant) || (errors.Is(err, oidc.ErrIDToken) && strings.Contains(err.Error(), entra.ErrTenant.Error()))
+	return err != nil && strings.Contains(err.Error(), reason) && errors.Is(err, entra.ErrTenant) && errors.Is(err, oidc.ErrIDToken)
 }
 
 func TestSingleTenant(t *testing.T) {
@@ -108,18 +104,22 @@ func TestMultiTenant(t *testing.T) {
 		givenIss string // "" means the issuer of givenTID
 		// expectErr is the reason of the refusal, "" for a login that works.
 		expectErr string
+		// expectKind is the refusal's provider error kind: ErrRejected for
+		// a tenant the configuration does not admit (a policy refusal),
+		// ErrBadResponse for a token whose iss and tid do not fit.
+		expectKind error
 	}{
-		{"common: any organization", entra.Config{Tenant: "common"}, tenantB, "", ""},
-		{"common: a personal account", entra.Config{Tenant: "common"}, entra.ConsumersTenantID, "", ""},
-		{"organizations: an organization", entra.Config{Tenant: "organizations"}, tenantA, "", ""},
-		{"organizations: a personal account is refused", entra.Config{Tenant: "organizations"}, entra.ConsumersTenantID, "", "personal Microsoft accounts are not admitted"},
-		{"iss of another tenant than tid", entra.Config{Tenant: "common"}, tenantA, otherIss, "is not the issuer of the token's tenant"},
-		{"no tid", entra.Config{Tenant: "common"}, "", otherIss, "carries no tenant ID"},
-		{"tid that is not a tenant ID", entra.Config{Tenant: "common"}, "contoso.onmicrosoft.com", "", "carries no tenant ID"},
-		{"the literal issuer template", entra.Config{Tenant: "common"}, tenantA, "https://login.microsoftonline.com/{tenantid}/v2.0", "is not the issuer of the token's tenant"},
-		{"iss from another cloud", entra.Config{Tenant: "common"}, tenantA, "https://login.microsoftonline.us/" + tenantA + "/v2.0", "is not the issuer of the token's tenant"},
-		{"allow-list: admitted tenant", entra.Config{Tenant: "organizations", AllowedTenants: []string{tenantA}}, tenantA, "", ""},
-		{"allow-list: another tenant is refused", entra.Config{Tenant: "common", AllowedTenants: []string{tenantA}}, tenantB, "", "is not in AllowedTenants"},
+		{"common: any organization", entra.Config{Tenant: "common"}, tenantB, "", "", nil},
+		{"common: a personal account", entra.Config{Tenant: "common"}, entra.ConsumersTenantID, "", "", nil},
+		{"organizations: an organization", entra.Config{Tenant: "organizations"}, tenantA, "", "", nil},
+		{"organizations: a personal account is refused", entra.Config{Tenant: "organizations"}, entra.ConsumersTenantID, "", "personal Microsoft accounts are not admitted", provider.ErrRejected},
+		{"iss of another tenant than tid", entra.Config{Tenant: "common"}, tenantA, otherIss, "is not the issuer of the token's tenant", provider.ErrBadResponse},
+		{"no tid", entra.Config{Tenant: "common"}, "", otherIss, "carries no tenant ID", provider.ErrBadResponse},
+		{"tid that is not a tenant ID", entra.Config{Tenant: "common"}, "contoso.onmicrosoft.com", "", "carries no tenant ID", provider.ErrBadResponse},
+		{"the literal issuer template", entra.Config{Tenant: "common"}, tenantA, "https://login.microsoftonline.com/{tenantid}/v2.0", "is not the issuer of the token's tenant", provider.ErrBadResponse},
+		{"iss from another cloud", entra.Config{Tenant: "common"}, tenantA, "https://login.microsoftonline.us/" + tenantA + "/v2.0", "is not the issuer of the token's tenant", provider.ErrBadResponse},
+		{"allow-list: admitted tenant", entra.Config{Tenant: "organizations", AllowedTenants: []string{tenantA}}, tenantA, "", "", nil},
+		{"allow-list: another tenant is refused", entra.Config{Tenant: "common", AllowedTenants: []string{tenantA}}, tenantB, "", "is not in AllowedTenants", provider.ErrRejected},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -136,6 +136,8 @@ func TestMultiTenant(t *testing.T) {
 				}
 			} else if !refusedTenant(err, tc.expectErr) {
 				t.Fatalf("err = %v, want a tenant refusal: %s", err, tc.expectErr)
+			} else if !errors.Is(err, tc.expectKind) || (tc.expectKind == provider.ErrRejected) == errors.Is(err, provider.ErrBadResponse) {
+				t.Fatalf("err = %v, want kind %v only", err, tc.expectKind)
 			}
 			if segs := f.tenantSegments(); slices.ContainsFunc(segs, func(s string) bool { return s != tc.whenCfg.Tenant }) {
 				t.Fatalf("endpoints used tenant segments %v, want only %s", segs, tc.whenCfg.Tenant)

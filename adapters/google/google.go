@@ -206,10 +206,11 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		Scopes:       cfg.Scopes,
 		AuthParams:   params,
 		IssuerValidator: func(iss string, _ map[string]any) error {
-			// OpenID Connect reference: "accounts.google.com is also
-			// returned for legacy implementations". Exactly that, nothing
-			// else.
-			if iss == LegacyIssuer {
+			// The validator decides for every token. OpenID Connect
+			// reference: iss is https://accounts.google.com, and
+			// "accounts.google.com is also returned for legacy
+			// implementations". Exactly those two, nothing else.
+			if iss == Issuer || iss == LegacyIssuer {
 				return nil
 			}
 			return fmt.Errorf("not %s or %s", Issuer, LegacyIssuer)

@@ -32,17 +32,18 @@ func DiscoveryURL(issuer string) string {
 	return strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
 }
 
-// discover fetches and checks the discovery document: bounded like every
-// upstream call (timeout, 1 MiB, no redirects), and its issuer must equal
-// the configured one byte for byte (OpenID Connect Discovery 1.0 §4.3).
-func discover(ctx context.Context, c *provider.Client, issuer string) (Endpoints, error) {
-	resp, err := c.Do(ctx, "discovery", provider.Request{URL: DiscoveryURL(issuer)})
+// discover fetches the discovery document at where and checks it: bounded
+// like every upstream call (timeout, 1 MiB, no redirects), and its issuer
+// must equal the configured one byte for byte (OpenID Connect Discovery
+// 1.0 §4.3), wherever the document was read.
+func discover(ctx context.Context, c *provider.Client, where, issuer string) (Endpoints, error) {
+	resp, err := c.Do(ctx, "discovery", provider.Request{URL: where})
 	if err != nil {
 		return Endpoints{}, fmt.Errorf("%w: %w", ErrDiscovery, err)
 	}
 	var d discoveryDoc
 	if err := json.Unmarshal(resp.Body, &d); err != nil {
-		return Endpoints{}, fmt.Errorf("%w: %s is not a valid discovery document: %v", ErrDiscovery, DiscoveryURL(issuer), err)
+		return Endpoints{}, fmt.Errorf("%w: %s is not a valid discovery document: %v", ErrDiscovery, where, err)
 	}
 	if d.Issuer != issuer {
 		return Endpoints{}, fmt.Errorf("%w: the discovery document's issuer %q differs from the configured Issuer %q", ErrDiscovery, d.Issuer, issuer)

@@ -4,8 +4,9 @@
 //
 // [New] reads the OpenID Provider's discovery document
 // ({Issuer}/.well-known/openid-configuration, OpenID Connect Discovery 1.0
-// §4), whose "issuer" must equal Config.Issuer byte for byte, or takes
-// static [Endpoints] for providers without discovery. Every login then
+// §4, or Config.DiscoveryURL), whose "issuer" must equal Config.Issuer
+// byte for byte, or takes static [Endpoints] for providers without
+// discovery. Every login then
 // uses PKCE S256, state and a nonce, and every ID token — at login and in
 // any refresh reply carrying one — is verified as OpenID Connect Core 1.0
 // §3.1.3.7 and §12.2 require:
@@ -14,8 +15,9 @@
 //     other asymmetric algorithms the OP advertises; never "none" or
 //     HMAC), the JOSE work done by github.com/coreos/go-oidc/v3 and
 //     github.com/go-jose/go-jose/v4;
-//   - then iss (exact, or the Config.IssuerValidator hook for multi-tenant
-//     OPs), aud contains the client id, azp when there are several
+//   - then iss (exact, or — for multi-tenant OPs — the
+//     Config.IssuerValidator hook, which then decides for every token),
+//     aud contains the client id, azp when there are several
 //     audiences, exp, iat present, sub present, the login's nonce
 //     (constant-time), at_hash when present;
 //   - on refresh, iss and sub unchanged.

@@ -86,10 +86,21 @@ type Endpoints struct {
 	AuthorizationResponseIssRequired bool
 }
 
-// IssuerValidatorFunc validates the issuer of an ID token or logout token
-// whose iss differs from Config.Issuer (multi-tenant OPs). It receives the
-// token's iss and all its claims, after the signature was verified; a nil
-// error accepts the issuer.
+// IssuerValidatorFunc validates the issuer of every ID token and logout
+// token (multi-tenant OPs), in place of the exact comparison with
+// Config.Issuer. It receives the token's iss (never empty) and all its
+// claims, after the signature was verified; a nil error accepts the
+// issuer. It decides for an iss equal to Config.Issuer too: accept that
+// value explicitly when the OP's tokens may carry it, and refuse it when
+// Config.Issuer is a template no token should carry (Microsoft Entra ID's
+// "https://login.microsoftonline.com/{tenantid}/v2.0").
+//
+// An error matching provider.ErrRejected (wrap it with %w) is a policy
+// refusal — a valid token from an issuer or tenant this app does not
+// admit — and the login fails as rejected (the middleware's 400 "login
+// failed" page) rather than as an unexpected answer from the OP (502).
+// Any other error is a bad token. A refusal on refresh always ends the
+// login (provider.ErrInvalidGrant).
 type IssuerValidatorFunc func(iss string, claims map[string]any) error
 
 // Config configures a [Provider]. Fields marked Required must be set; the
@@ -99,10 +110,21 @@ type Config struct {
 	Name string
 	// Issuer is the OP's issuer identifier, e.g.
 	// "https://accounts.example.com". Discovery reads
-	// {Issuer}/.well-known/openid-configuration, whose "issuer" must equal
-	// Issuer byte for byte; ID tokens must carry it as iss (see
-	// IssuerValidator). Required; https, or http on a loopback host.
+	// {Issuer}/.well-known/openid-configuration (or DiscoveryURL), whose
+	// "issuer" must equal Issuer byte for byte; ID tokens must carry it as
+	// iss (see IssuerValidator). Required; https, or http on a loopback
+	// host.
 	Issuer string
+	// DiscoveryURL is where the discovery document is read when it is not
+	// at {Issuer}/.well-known/openid-configuration: an OP that publishes
+	// it elsewhere, or whose published issuer is a template that no URL
+	// can be derived from (Microsoft Entra ID's common endpoint,
+	// https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration,
+	// publishes "https://login.microsoftonline.com/{tenantid}/v2.0"). The
+	// document's "issuer" must still equal Issuer byte for byte: only the
+	// place it is read from changes. Optional; https, or http on a
+	// loopback host; not together with Endpoints.
+	DiscoveryURL string
 	// ClientID is the registered client id. Required.
 	ClientID string
 	// ClientSecret is the client secret. Empty for a public client.
@@ -131,14 +153,17 @@ type Config struct {
 	// (prompt, login_hint, acr_values, ...). They never override the
 	// parameters of the flow itself. Optional.
 	AuthParams url.Values
-	// IssuerValidator, when set, validates the iss of tokens whose iss is
-	// not exactly Issuer — for multi-tenant OPs whose issuer carries the
-	// tenant, such as Microsoft Entra ID's
-	// "https://login.microsoftonline.com/{tenantid}/v2.0". It must check
-	// the issuer properly (for example that it is the template with the
-	// token's "tid" filled in); it is never a way to skip the check. An
-	// iss equal to Issuer is always accepted without it. Optional;
-	// default nil: iss must equal Issuer.
+	// IssuerValidator, when set, validates the iss of every ID token and
+	// logout token instead of the exact comparison with Issuer — for
+	// multi-tenant OPs whose issuer carries the tenant, such as Microsoft
+	// Entra ID's "https://login.microsoftonline.com/{tenantid}/v2.0". It
+	// must check the issuer properly (for example that it is the template
+	// with the token's "tid" filled in); it is never a way to skip the
+	// check. It decides for an iss equal to Issuer too, so a token
+	// carrying a template Issuer literally gets no free pass (see
+	// IssuerValidatorFunc). The discovery document's issuer and the RFC
+	// 9207 authorization response "iss" are still compared with Issuer
+	// exactly. Optional; default nil: iss must equal Issuer.
 	IssuerValidator IssuerValidatorFunc
 	// SkipUserInfo does not call the UserInfo endpoint at login: the
 	// identity comes from the ID token alone. Optional; default false.
@@ -195,8 +220,9 @@ var (
 	_ provider.APIHoster      = (*Provider)(nil)
 )
 
-// New fetches the OP's discovery document (unless cfg.Endpoints is set),
-// checks cfg and returns a Provider. ctx bounds the discovery fetch.
+// New fetches the OP's discovery document (from cfg.DiscoveryURL or
+// {Issuer}/.well-known/openid-configuration; not when cfg.Endpoints is
+// set), checks cfg and returns a Provider. ctx bounds the discovery fetch.
 func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.Name == "" {
 		cfg.Name = DefaultName
@@ -216,6 +242,14 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.PostLogoutRedirectURL != "" {
 		if err := oauth2.CheckURL(cfg.PostLogoutRedirectURL); err != nil {
 			return nil, fmt.Errorf("%w: PostLogoutRedirectURL: %v", ErrConfig, err)
+		}
+	}
+	if cfg.DiscoveryURL != "" {
+		if cfg.Endpoints != nil {
+			return nil, fmt.Errorf("%w: DiscoveryURL and Endpoints exclude each other (Endpoints replace discovery)", ErrConfig)
+		}
+		if err := oauth2.CheckURL(cfg.DiscoveryURL); err != nil {
+			return nil, fmt.Errorf("%w: DiscoveryURL: %v", ErrConfig, err)
 		}
 	}
 	if cfg.Logger == nil {
@@ -240,7 +274,11 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		eps.SigningAlgs = slices.Clone(eps.SigningAlgs)
 		eps.AuthMethods = slices.Clone(eps.AuthMethods)
 	} else {
-		d, err := discover(ctx, client, cfg.Issuer)
+		where := cfg.DiscoveryURL
+		if where == "" {
+			where = DiscoveryURL(cfg.Issuer)
+		}
+		d, err := discover(ctx, client, where, cfg.Issuer)
 		if err != nil {
 			return nil, err
 		}
@@ -314,7 +352,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		SupportedSigningAlgs: p.algs,
 		Now:                  cfg.Now,
 		// With a validator, iss is checked by checkIssuer after the
-		// signature (exact match first, then the validator).
+		// signature: the validator alone decides.
 		SkipIssuerCheck: cfg.IssuerValidator != nil,
 	})
 	return p, nil

@@ -23,8 +23,10 @@ const MaxTokenSize = 16 << 10
 // ErrIDToken is matched (errors.Is) by every error for an ID token or
 // logout token that failed verification. The provider.Error around it
 // names the operation; its Kind is provider.ErrBadResponse at login
-// (provider.ErrInvalidGrant on refresh, which ends the login), or
-// provider.ErrUnavailable when the OP's keys could not be fetched.
+// (provider.ErrRejected when Config.IssuerValidator refused the issuer
+// with an error matching provider.ErrRejected; provider.ErrInvalidGrant
+// on refresh, which ends the login), or provider.ErrUnavailable when the
+// OP's keys could not be fetched.
 var ErrIDToken = errors.New("oidc: token verification failed")
 
 // nonceMode says how verify treats the nonce claim.
@@ -103,20 +105,28 @@ func (p *Provider) verifyIDToken(ctx context.Context, raw, accessToken string, m
 	return v, nil
 }
 
-// checkIssuer accepts iss equal to Config.Issuer or, for multi-tenant OPs,
-// one the IssuerValidator accepts. go-oidc compares it exactly when there
-// is no validator; this is the only check when there is one.
+// errPolicy marks an IssuerValidator refusal that matches
+// provider.ErrRejected: the login is rejected, not a bad answer.
+var errPolicy = errors.New("issuer not admitted")
+
+// checkIssuer: without an IssuerValidator, iss must equal Config.Issuer
+// (go-oidc compared it already; this is the second, identical check).
+// With one, the validator alone decides, for every iss — also one equal
+// to Config.Issuer, which may be a template no token should carry.
 func (p *Provider) checkIssuer(iss string, claims map[string]any) error {
-	if iss == p.cfg.Issuer {
-		return nil
-	}
 	if p.cfg.IssuerValidator == nil {
-		return fmt.Errorf("%w: iss %q is not the issuer %q", ErrIDToken, iss, p.cfg.Issuer)
+		if iss != p.cfg.Issuer {
+			return fmt.Errorf("%w: iss %q is not the issuer %q", ErrIDToken, iss, p.cfg.Issuer)
+		}
+		return nil
 	}
 	if iss == "" {
 		return fmt.Errorf("%w: no iss", ErrIDToken)
 	}
 	if err := p.cfg.IssuerValidator(iss, claims); err != nil {
+		if errors.Is(err, provider.ErrRejected) {
+			return fmt.Errorf("%w: %w: iss %q refused: %w", ErrIDToken, errPolicy, iss, err)
+		}
 		return fmt.Errorf("%w: iss %q refused: %w", ErrIDToken, iss, err)
 	}
 	return nil
@@ -139,10 +149,16 @@ func (p *Provider) checkAzp(aud []string, claims map[string]any) error {
 }
 
 // idTokenError wraps a verification failure for op with the kind the
-// caller needs.
+// caller needs: ErrUnavailable when the OP's keys could not be fetched;
+// at login (kind ErrBadResponse), ErrRejected for an IssuerValidator's
+// policy refusal. On refresh (kind ErrInvalidGrant) a refusal ends the
+// login whatever its cause.
 func (p *Provider) idTokenError(op string, kind error, err error) error {
-	if errors.Is(err, provider.ErrUnavailable) {
+	switch {
+	case errors.Is(err, provider.ErrUnavailable):
 		kind = provider.ErrUnavailable
+	case kind == provider.ErrBadResponse && errors.Is(err, errPolicy):
+		kind = provider.ErrRejected
 	}
 	return p.fail(op, kind, err)
 }

@@ -165,6 +165,39 @@ func TestRefreshTenantChecked(t *testing.T) {
 	}
 }
 
+// Back-channel logout tokens go through the same tenant check as ID
+// tokens: one carrying the literal issuer template, another tenant's iss,
+// or a tenant the allow-list does not admit, ends nobody's session.
+func TestLogoutTokenTenantChecked(t *testing.T) {
+	t.Parallel()
+	f := newFakeEntra(t, tenantA)
+	p := newProvider(t, f, entra.Config{Tenant: "common", AllowedTenants: []string{tenantA}})
+	login(t, f, p) // fetches the keys
+	for _, tc := range []struct {
+		name      string
+		givenTID  string
+		givenIss  string
+		expectErr bool
+	}{
+		{"admitted tenant", tenantA, entra.IssuerFor(entra.DefaultAuthority, tenantA), false},
+		{"the literal issuer template", tenantA, "https://login.microsoftonline.com/{tenantid}/v2.0", true},
+		{"iss of another tenant than tid", tenantA, entra.IssuerFor(entra.DefaultAuthority, tenantB), true},
+		{"tenant not in AllowedTenants", tenantB, entra.IssuerFor(entra.DefaultAuthority, tenantB), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			claims := f.op.LogoutClaims(clientID, "pairwise-sub-for-this-app", "")
+			claims["iss"], claims["tid"] = tc.givenIss, tc.givenTID
+			_, err := p.VerifyLogoutToken(context.Background(), f.op.SignLogoutToken(claims))
+			if tc.expectErr != (err != nil) {
+				t.Fatalf("err = %v, want error %t", err, tc.expectErr)
+			}
+			if err != nil && !errors.Is(err, entra.ErrTenant) {
+				t.Fatalf("err = %v, want entra.ErrTenant", err)
+			}
+		})
+	}
+}
+
 func TestConsumers(t *testing.T) {
 	t.Parallel()
 	f := newFakeEntra(t, entra.ConsumersTenantID)

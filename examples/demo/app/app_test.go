@@ -333,7 +333,8 @@ func TestDemoOIDCDenyAndLogout(t *testing.T) {
 	c := exampletest.Browser(t)
 	_, page := exampletest.Get(t, c, srv.URL+"/auth/oidc/login?return_to=%2F")
 	resp, body := exampletest.PostForm(t, c, srv.OP.Issuer+"/consent", url.Values{"request": {consentRequest(t, page)}, "decision": {"deny"}})
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "access_denied") {
+	// The page speaks to the user; the protocol code goes to the log and JSON.
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Sign-in cancelled") || strings.Contains(body, "access_denied") {
 		t.Fatalf("Deny: %d at %s:\n%.400s", resp.StatusCode, resp.Request.URL, body)
 	}
 	if code, _ := getMe(t, c, srv.URL); code != http.StatusUnauthorized {

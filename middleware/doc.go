@@ -29,6 +29,11 @@
 // Content-Security-Policy, X-Frame-Options DENY, nosniff, no-store and,
 // when Config.PublicURL is https or the request came over TLS, HSTS.
 //
+// The built-in pages (chooser, password form, error, sign-out, sessions)
+// can carry the app's name, provider names and icons, its own templates
+// and translated texts: see [Config].AppName and [Pages]. Error pages speak
+// to people; protocol codes go to the log and to API clients' JSON.
+//
 // Package echoauth offers the same for Echo; package authtest helps apps
 // test handlers behind Require without a provider.
 package middleware

@@ -113,6 +113,22 @@ func pagesCases() []testCase {
 				t.Fatalf("JSON %s", res.body)
 			}
 		}},
+		{name: "pages: a signed-in browser given a callback it never started goes to the default path; nothing is exchanged", run: func(t *testing.T, e *env) {
+			b, other := e.browser(), e.browser()
+			e.login(b, "alpha", "/mine")
+			au := e.startLogin(other, "alpha", "return_to=%2Ftheirs")
+			code, state := e.authorize("alpha", au)
+			tokens := e.alpha.Calls(oauth2test.EndpointToken)
+			res := b.get("/auth/alpha/callback?code=" + url.QueryEscape(code) + "&state=" + url.QueryEscape(state))
+			status(t, res, http.StatusSeeOther)
+			if loc := res.Header.Get("Location"); loc != "/" {
+				t.Fatalf("Location %q, want the default return path", loc)
+			}
+			calls(t, e.alpha, oauth2test.EndpointToken, tokens)
+			contains(t, b.get(PathPrivate).body, "hello alpha-user")
+			// The other browser's attempt is untouched.
+			status(t, other.get("/auth/alpha/callback?code="+url.QueryEscape(code)+"&state="+url.QueryEscape(state)), http.StatusSeeOther)
+		}},
 		{name: "pages: sign-out notice once on the next sign-in page; Require shows it instead of going straight to a provider", run: func(t *testing.T, e *env) {
 			b := e.browser()
 			e.login(b, "alpha", "")
@@ -130,6 +146,11 @@ func pagesCases() []testCase {
 			res = b.get("/auth/login?notice=%3Cb%3Ehacked%3C%2Fb%3E")
 			notContains(t, res.body, "hacked")
 			notContains(t, res.body, `class="notice"`)
+			// A notice waits ten minutes at most.
+			e.login(b, "alpha", "")
+			status(t, b.postForm("/auth/logout", url.Values{}, "Origin", publicURL), http.StatusSeeOther)
+			e.clk.Advance(11 * time.Minute)
+			notContains(t, b.get("/auth/login").body, "signed out")
 			// Only browsers leave a notice.
 			a := e.api()
 			e.login(a, "alpha", "")

@@ -49,6 +49,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/examples/internal/upstreams"
 	"github.com/gatehouse-auth/gatehouse/middleware"
 	"github.com/gatehouse-auth/gatehouse/middleware/jwtauth"
+	"github.com/gatehouse-auth/gatehouse/provider"
 	"github.com/gatehouse-auth/gatehouse/session"
 )
 
@@ -177,6 +178,10 @@ func New(cfg Config) (*Demo, error) {
 		JWT:       d.JWT,
 		DevMode:   true,
 		Logger:    cfg.Logger,
+		// The names people see on Gatehouse's own pages (the error pages,
+		// the logout confirmation); the demo draws its own sign-in page.
+		AppName: "Gatehouse demo",
+		Pages:   middleware.Pages{Display: displayNames(set.Providers())},
 		// Gatehouse's metrics go to the demo's SDK (GET /metrics); spans
 		// to the global provider, a no-op here.
 		MeterProvider: met.provider,
@@ -308,6 +313,9 @@ func (d *Demo) login(w http.ResponseWriter, r *http.Request) {
 	d.render(w, r, "login.html", map[string]any{
 		"Providers": list, "ReturnTo": ret, "CSRF": a.CSRFToken(r.Context()),
 		"WazoUsers": d.WazoUsers, "LoggedIn": loggedIn,
+		// A one-time notice after sign-out, an expired session or a login
+		// the provider ended (fixed texts, never request text).
+		"Notice": a.Notice(r),
 	})
 }
 
@@ -539,4 +547,19 @@ func addOIDC(set *upstreams.Set, public string, cfg Config) (*oidctest.Server, e
 	set.Upstreams = append(set.Upstreams, upstreams.Upstream{Provider: rp, Style: OIDC, Fake: true,
 		API: upstreams.APICall{Method: http.MethodGet, URL: op.Issuer + "/userinfo"}})
 	return op, nil
+}
+
+// displayNames names the demo's providers for people on Gatehouse's pages.
+func displayNames(ps []provider.Provider) map[string]middleware.ProviderDisplay {
+	names := map[string]string{OAuth2: "Generic OAuth2", Whisk: "Whisk", WhiskImplicit: "Whisk (implicit grant)",
+		StartGG: "start.gg", Wazo: "Wazo", OIDC: "OpenID Connect"}
+	out := map[string]middleware.ProviderDisplay{}
+	for _, p := range ps {
+		n := names[p.Name()]
+		if n == "" {
+			continue
+		}
+		out[p.Name()] = middleware.ProviderDisplay{Name: n}
+	}
+	return out
 }

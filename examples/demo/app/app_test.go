@@ -337,6 +337,10 @@ func TestDemoOIDCDenyAndLogout(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Sign-in cancelled") || strings.Contains(body, "access_denied") {
 		t.Fatalf("Deny: %d at %s:\n%.400s", resp.StatusCode, resp.Request.URL, body)
 	}
+	// Gatehouse's pages use the demo's names for people, not route names.
+	if !strings.Contains(body, "OpenID Connect") || !strings.Contains(body, "Gatehouse demo") {
+		t.Errorf("Deny page does not name the provider and the app for people:\n%.600s", body)
+	}
 	if code, _ := getMe(t, c, srv.URL); code != http.StatusUnauthorized {
 		t.Fatalf("/api/me after Deny = %d, want 401", code)
 	}
@@ -347,5 +351,13 @@ func TestDemoOIDCDenyAndLogout(t *testing.T) {
 	}
 	if code, _ := getMe(t, c, srv.URL); code != http.StatusUnauthorized {
 		t.Fatalf("/api/me after logout = %d, want 401", code)
+	}
+	// The logout ends on the demo's sign-in page, which shows the one-time
+	// sign-out notice; the next visit does not.
+	if !strings.Contains(body, `class="notice" role="status">You have signed out.`) {
+		t.Errorf("no sign-out notice on the page after logout (%s):\n%.800s", resp.Request.URL, body)
+	}
+	if _, page = exampletest.Get(t, c, srv.URL+"/auth/login"); strings.Contains(page, "You have signed out") {
+		t.Error("the sign-out notice shows twice")
 	}
 }

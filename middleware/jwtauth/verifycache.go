@@ -32,7 +32,8 @@ type verifiedCache struct {
 
 type verifiedEntry struct {
 	token  string
-	claims Claims // never changed; handed out as copies
+	claims Claims      // never changed; handed out as copies
+	parts  claimsParts // what claims points to
 }
 
 func newVerifiedCache(size int) *verifiedCache {
@@ -53,7 +54,7 @@ func (c *verifiedCache) get(token string) *Claims {
 // put remembers a copy of claims, verified for token.
 func (c *verifiedCache) put(token string, claims *Claims) {
 	e := &verifiedEntry{token: token}
-	copyClaims(&e.claims, claims, new(claimsParts))
+	copyClaims(&e.claims, claims, &e.parts)
 	h := maphash.String(c.seed, token)
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -158,6 +158,14 @@ func TestJWKSAndRotation(t *testing.T) {
 // must send there with state and, as configured, iss.
 func TestAuthorizeErrors(t *testing.T) {
 	t.Parallel()
+	// One server per configuration: these requests change nothing the
+	// cases look at (each RSA key costs CPU the other tests need).
+	servers := map[[2]bool]*oidctest.Server{}
+	for _, consent := range []bool{false, true} {
+		for _, iss := range []bool{false, true} {
+			servers[[2]bool{consent, iss}], _ = newServer(t, oidctest.Config{Consent: consent, IssParameter: iss})
+		}
+	}
 	for _, tc := range []struct {
 		name         string
 		givenConsent bool
@@ -183,7 +191,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		for _, iss := range []bool{false, true} {
 			t.Run(tc.name+map[bool]string{true: " (iss)"}[iss], func(t *testing.T) {
 				t.Parallel()
-				s, _ := newServer(t, oidctest.Config{Consent: tc.givenConsent, IssParameter: iss})
+				s := servers[[2]bool{tc.givenConsent, iss}]
 				r := get(t, s, authURL(s, tc.when))
 				if r.status != tc.expectStatus {
 					t.Fatalf("status = %d %s, want %d", r.status, r.raw, tc.expectStatus)

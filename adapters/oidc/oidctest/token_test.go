@@ -27,6 +27,7 @@ func wantNoStore(t *testing.T, r reply) {
 func TestTokenClientAuthentication(t *testing.T) {
 	t.Parallel()
 	both := auth{basicID: appID, basicSecret: appSecret, form: url.Values{"client_secret": {appSecret}}}
+	s, _ := newServer(t, oidctest.Config{}) // each case has its own code
 	for _, tc := range []struct {
 		name          string
 		givenClientID string // whose code
@@ -50,7 +51,6 @@ func TestTokenClientAuthentication(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s, _ := newServer(t, oidctest.Config{})
 			r := exchange(t, s, code(t, s, url.Values{"client_id": {tc.givenClientID}}), tc.when)
 			wantNoStore(t, r)
 			if tc.expectStatus == http.StatusOK {
@@ -72,6 +72,7 @@ func TestTokenClientAuthentication(t *testing.T) {
 func TestTokenCodeChecks(t *testing.T) {
 	t.Parallel()
 	other := "Ohter-verifier-of-fourty-three-characters-x"
+	shared, _ := newServer(t, oidctest.Config{}) // each case has its own code; the clock moves only on servers of their own
 	for _, tc := range []struct {
 		name         string
 		when         func(c string) url.Values // the request's parameters
@@ -119,9 +120,14 @@ func TestTokenCodeChecks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s, clk := newServer(t, oidctest.Config{})
+			s, clk := shared, (*clock)(nil)
+			if tc.whenLater > 0 {
+				s, clk = newServer(t, oidctest.Config{})
+			}
 			c := code(t, s, nil)
-			clk.Advance(tc.whenLater)
+			if clk != nil {
+				clk.Advance(tc.whenLater)
+			}
 			r := postForm(t, s, s.Issuer+"/token", tc.whenAuth, tc.when(c))
 			wantNoStore(t, r)
 			wantOAuthError(t, r, tc.expectStatus, tc.expectError)
@@ -136,8 +142,7 @@ func TestTokenCodeChecks(t *testing.T) {
 	}
 	t.Run("GET", func(t *testing.T) {
 		t.Parallel()
-		s, _ := newServer(t, oidctest.Config{})
-		r := get(t, s, s.Issuer+"/token")
+		r := get(t, shared, shared.Issuer+"/token")
 		wantNoStore(t, r)
 		if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != http.MethodPost {
 			t.Fatalf("GET /token = %d Allow %q", r.status, r.header.Get("Allow"))
@@ -441,6 +446,7 @@ func TestRevocation(t *testing.T) {
 			t.Fatal("revoking the access token: it still works, or the grant died")
 		}
 	})
+	shared, _ := newServer(t, oidctest.Config{}) // each case revokes (or not) a grant of its own
 	for _, tc := range []struct {
 		name         string
 		when         auth
@@ -456,7 +462,7 @@ func TestRevocation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s, _ := newServer(t, oidctest.Config{})
+			s := shared
 			rt := str(login(t, s).body["refresh_token"])
 			tok := tc.whenToken
 			if tok == "rt" {
@@ -477,8 +483,7 @@ func TestRevocation(t *testing.T) {
 	}
 	t.Run("GET", func(t *testing.T) {
 		t.Parallel()
-		s, _ := newServer(t, oidctest.Config{})
-		if r := get(t, s, s.Issuer+"/revoke?token=x"); r.status != http.StatusMethodNotAllowed {
+		if r := get(t, shared, shared.Issuer+"/revoke?token=x"); r.status != http.StatusMethodNotAllowed {
 			t.Fatalf("GET /revoke = %d", r.status)
 		}
 	})

@@ -128,7 +128,9 @@ func TestF10_InvalidGrantEndsTheLogin(t *testing.T) {
 	f.as.ResetCalls()
 
 	r := fpDo(browser, http.MethodGet, f.url(0)+"/me?tab=2", false, nil)
-	wantLoc := "/auth/" + fpProvider + "/login?return_to=" + url.QueryEscape("/me?tab=2")
+	// Sent to sign in again with the return path kept, through the sign-in
+	// page, which says once why (the provider ended the login).
+	wantLoc := "/auth/login?return_to=" + url.QueryEscape("/me?tab=2") + "&notice=reauth_required"
 	if r.status != http.StatusFound || r.header.Get("Location") != wantLoc {
 		t.Fatalf("browser after invalid_grant: %d Location %q, want 302 %q", r.status, r.header.Get("Location"), wantLoc)
 	}

@@ -478,10 +478,13 @@ var hxCases = []hxCase{
 		cb := b.callbackURL(p)
 		b.nf.GET("").WithURL(cb).WithHeader("Accept", "text/html").Expect().Status(http.StatusSeeOther).Header("Location").IsEqual("/")
 		_, before, _ := b.api("/api/me")
-		// Replayed by the same browser (HTML) and as an API client (JSON).
-		hxWantFailure(t, b.nf.GET("").WithURL(cb).WithHeader("Accept", "text/html").Expect(), http.StatusBadRequest, false, "")
-		hxWantFailure(t, b.nf.GET("").WithURL(cb).WithHeader("Accept", "application/json").Expect(), http.StatusBadRequest, true, "state_not_found")
-		// Replayed by another browser (an attacker who saw the URL).
+		// Replayed by the same, signed-in browser (Back or a reload, HTML or
+		// JSON): nothing is exchanged, it is sent on to the return path.
+		b.nf.GET("").WithURL(cb).WithHeader("Accept", "text/html").Expect().Status(http.StatusSeeOther).Header("Location").IsEqual("/")
+		b.nf.GET("").WithURL(cb).WithHeader("Accept", "application/json").Expect().Status(http.StatusSeeOther).Header("Location").IsEqual("/")
+		// Replayed by another browser (an attacker who saw the URL): an
+		// error, and no login.
+		hxWantFailure(t, hxNewBrowser(t, tg.url).nf.GET("").WithURL(cb).WithHeader("Accept", "application/json").Expect(), http.StatusBadRequest, true, "state_not_found")
 		other := hxNewBrowser(t, tg.url)
 		hxWantFailure(t, other.nf.GET("").WithURL(cb).WithHeader("Accept", "text/html").Expect(), http.StatusBadRequest, false, "")
 		hxNotLoggedIn(t, other)

@@ -93,7 +93,11 @@ func checkCookie(sm *scs.SessionManager, dev, own bool, publicURL string, log *s
 	}
 	switch {
 	case sm.Cookie.Secure:
-		return fmt.Errorf("%w: DevMode: the session cookie %q is Secure, which not every browser sends back over plain http: set Cookie.Secure = false, or leave Sessions nil and DevMode sets it", ErrConfig, sm.Cookie.Name)
+		fix := "Cookie.Secure = false"
+		if strings.HasPrefix(sm.Cookie.Name, "__Host-") || strings.HasPrefix(sm.Cookie.Name, "__Secure-") {
+			fix = fmt.Sprintf("Cookie.Name = %q and Cookie.Secure = false", DevCookieName)
+		}
+		return fmt.Errorf("%w: DevMode: the session cookie %q is Secure, which not every browser sends back over plain http: pass session.Config a SessionManager (scs.New()) with %s, or leave Sessions nil and DevMode sets it", ErrConfig, sm.Cookie.Name, fix)
 	case strings.HasPrefix(sm.Cookie.Name, "__Host-") || strings.HasPrefix(sm.Cookie.Name, "__Secure-"):
 		return fmt.Errorf("%w: DevMode: cookie name %q requires the Secure flag; rename it (for example %q)", ErrConfig, sm.Cookie.Name, DevCookieName)
 	case sm.Cookie.Domain != "":

@@ -29,7 +29,10 @@ import (
 //   - a token without kid verifies only when exactly one key matches its
 //     alg (and use), never by trying every key (OpenID Connect Core
 //     §10.1);
-//   - the cache is fetched again after ttl, so withdrawn keys stop working.
+//   - the cache is fetched again after ttl, so withdrawn keys stop working;
+//   - a failed fetch is not tried again within interval (the cached keys,
+//     if any, are used meanwhile), so an OP whose JWKS is unreachable is
+//     not asked once per token either.
 //
 // It is safe for concurrent use.
 type keySet struct {
@@ -49,6 +52,8 @@ type keySet struct {
 	fetchedAt   time.Time // last successful fetch
 	gen         uint64    // successful fetches so far; 0: never
 	lastRefetch time.Time // last refetch caused by an unknown key; zero: none
+	failedAt    time.Time // last failed fetch of current(); zero: none
+	failErr     error     // its error
 }
 
 func newKeySet(c *provider.Client, url string, algs []string, interval, ttl time.Duration, now func() time.Time, log *slog.Logger, name string) *keySet {
@@ -172,9 +177,21 @@ func (k *keySet) current(ctx context.Context) ([]jose.JSONWebKey, uint64, error)
 		k.mu.Unlock()
 		return keys, gen, nil
 	}
+	if !k.failedAt.IsZero() && k.now().Sub(k.failedAt) < k.interval {
+		// The last fetch failed a moment ago: not again per token.
+		err := k.failErr
+		k.mu.Unlock()
+		if gen == 0 {
+			return nil, 0, err
+		}
+		return keys, gen, nil
+	}
 	k.mu.Unlock()
 	fresh, err := k.fetch(ctx)
 	if err != nil {
+		k.mu.Lock()
+		k.failedAt, k.failErr = k.now(), err
+		k.mu.Unlock()
 		if gen == 0 {
 			return nil, 0, err
 		}
@@ -220,6 +237,7 @@ func (k *keySet) store(keys []jose.JSONWebKey) uint64 {
 	k.keys = keys
 	k.fetchedAt = k.now()
 	k.gen++
+	k.failedAt, k.failErr = time.Time{}, nil
 	return k.gen
 }
 

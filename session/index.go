@@ -422,9 +422,10 @@ func (m *Manager) indexSeen(ctx context.Context, sm *scs.SessionManager, ls *log
 }
 
 // endCurrent marks the session of ctx (holding login ls) ended in the
-// store, for every instance (Logout).
+// store, for every instance (Logout), whether ctx carries it as the
+// request's own session or loaded by LoadByLoginID next to another one.
 func (m *Manager) endCurrent(ctx context.Context, sm *scs.SessionManager, ls *loginState) error {
-	if m.index == nil || sm != m.sm {
+	if m.index == nil || (sm != m.sm && sm != m.bearerSM) {
 		return nil
 	}
 	tok := sm.Token(ctx)

@@ -45,7 +45,9 @@ type Pages struct {
 	// page's <h1>, "style": the built-in CSS, "notice", "provider": one
 	// chooser entry, "passwordform", "foot"). Each page gets the data type
 	// documented with its name: [ChooserPage], [PasswordPage],
-	// [ErrorPage], [LogoutPage], [ImplicitPage]. New parses the templates
+	// [ErrorPage], [LogoutPage], [ImplicitPage], [SessionsPage]. With
+	// //go:embed pages/*.html, pass fs.Sub(files, "pages"): the files must
+	// be at the root. New parses the templates
 	// and renders every page once with sample data: a template that does
 	// not parse or does not run makes New fail. Default: none (the
 	// built-in pages).
@@ -487,6 +489,9 @@ func (a *Auth) initPages(cfg Config) error {
 		return fmt.Errorf("%w: pages: %v", ErrConfig, err)
 	}
 	if cfg.Pages.Templates != nil {
+		if m, err := fs.Glob(cfg.Pages.Templates, "*.html"); err == nil && len(m) == 0 {
+			return fmt.Errorf("%w: Pages.Templates has no *.html file at its root (a directory that does not exist, or an embed.FS whose files sit in a subdirectory: pass fs.Sub(files, \"pages\"))", ErrConfig)
+		}
 		if t, err = t.ParseFS(cfg.Pages.Templates, "*.html"); err != nil {
 			return fmt.Errorf("%w: Pages.Templates: %v", ErrConfig, err)
 		}

@@ -45,7 +45,8 @@ func TestPagesConfigRefused(t *testing.T) {
 		{"icon with a quote", middleware.Pages{Display: map[string]middleware.ProviderDisplay{"demo": {Icon: `/i.png"onerror="x`}}}, "is not a URL"},
 		{"template that does not parse", middleware.Pages{Templates: tmpl(`{{define "chooser"}}{{.Title`)}, "Pages.Templates"},
 		{"template that does not run", middleware.Pages{Templates: tmpl(`{{define "error"}}{{.NoSuchField}}{{end}}`)}, `page "error"`},
-		{"templates without any .html file", middleware.Pages{Templates: fstest.MapFS{"x.txt": {Data: []byte("x")}}}, "Pages.Templates"},
+		{"templates without any .html file", middleware.Pages{Templates: fstest.MapFS{"x.txt": {Data: []byte("x")}}}, "Pages.Templates has no *.html file at its root"},
+		{"an embed.FS of pages/*.html passed without fs.Sub", middleware.Pages{Templates: fstest.MapFS{"pages/x.html": {Data: []byte(`{{define "style"}}{{end}}`)}}}, `pass fs.Sub(files, "pages")`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

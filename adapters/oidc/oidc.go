@@ -174,7 +174,9 @@ type Config struct {
 	APIHosts []string
 	// KeyRefetchInterval is the least time between two JWKS refetches
 	// caused by a token naming a key the cache does not hold, so that
-	// junk tokens cannot make Gatehouse hammer the OP. Optional; default
+	// junk tokens cannot make Gatehouse hammer the OP; also the least
+	// time before a failed JWKS fetch is tried again (the cached keys,
+	// if any, are used meanwhile). Optional; default
 	// DefaultKeyRefetchInterval.
 	KeyRefetchInterval time.Duration
 	// KeyCacheTTL is how long a fetched JWKS is trusted before it is

@@ -202,6 +202,9 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.ClientID == "" {
 		return nil, configErr("ClientID", "is required")
 	}
+	if cfg.RedirectURL == "" {
+		return nil, configErr("RedirectURL", "is required: middleware.CallbackURL(PublicURL, BasePath, %q) returns the callback URL Gatehouse serves", cfg.Name)
+	}
 	for _, u := range []struct{ field, v string }{
 		{"AuthURL", cfg.AuthURL}, {"TokenURL", cfg.TokenURL}, {"RedirectURL", cfg.RedirectURL},
 	} {

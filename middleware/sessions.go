@@ -183,6 +183,7 @@ func (a *Auth) sessionsPage(w http.ResponseWriter, r *http.Request, action strin
 			submitted, id = r.PostForm.Get("csrf_token"), r.PostForm.Get("id")
 		case "application/json":
 			jsonBody = true
+			r = asAPI(r) // its errors are JSON too, like its answer
 			var body struct {
 				ID string `json:"id"`
 			}

@@ -147,6 +147,11 @@ func (l *limiter) fail(now time.Time, keys ...string) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.countLocked(now, keys)
+}
+
+// countLocked counts one event for each key; l.mu is held.
+func (l *limiter) countLocked(now time.Time, keys []string) {
 	for _, k := range keys {
 		b := l.buckets[k]
 		if b == nil || !now.Before(b.start.Add(l.window)) {

@@ -537,7 +537,11 @@ func (a *Auth) passwordLogin(w http.ResponseWriter, r *http.Request, p provider.
 	if csrf := a.sessions.Sessions().GetString(ctx, csrfKey); csrf != "" {
 		keys = append(keys, hashKey("session:", csrf))
 	}
-	if wait := a.limiter.blocked(a.now(), keys...); wait > 0 {
+	// The attempt is counted before the upstream sees the password (in the
+	// shared store when there is one) and given back unless it failed, so
+	// that concurrent guesses cannot all pass the check before any of them
+	// is counted.
+	if wait := a.limiter.hit(a.now(), keys...); wait > 0 {
 		a.failPassword(w, r, p, api, username, returnTo, http.StatusTooManyRequests, "rate_limited", "Too many failed sign-in attempts. Please wait a minute and try again.", wait)
 		return
 	}
@@ -547,13 +551,14 @@ func (a *Auth) passwordLogin(w http.ResponseWriter, r *http.Request, p provider.
 	password = ""
 	if err != nil {
 		if errors.Is(err, provider.ErrInvalidCredentials) {
-			a.limiter.fail(a.now(), keys...)
 			a.failPassword(w, r, p, api, username, returnTo, http.StatusUnauthorized, "invalid_credentials", "Invalid username or password.", 0)
 			return
 		}
+		a.limiter.refund(a.now(), keys...)
 		a.fail(w, r, upstreamFailure(name, "login", a.LoginURL(name, returnTo), err))
 		return
 	}
+	a.limiter.refund(a.now(), keys...)
 	a.finishLogin(w, r, p, tok, returnTo, api)
 }
 

@@ -561,3 +561,92 @@ func TestInstancesRedisCut(t *testing.T) {
 		}
 	}
 }
+
+// TestInstancesPasswordLimitConcurrent: wrong passwords sent all at once
+// (40 concurrent, limit 5) reach the upstream at most 5 times, counted in
+// the shared store across three instances or in each process; an attempt
+// that did not fail (a successful login) is given back.
+func TestInstancesPasswordLimitConcurrent(t *testing.T) {
+	addr := needService(t, "GATEHOUSE_REDIS_ADDR")
+	for _, tc := range []struct {
+		name        string
+		whenShared  bool
+		instances   int
+		expectMax   int // most attempts answered 401 by the upstream
+		expectTotal int
+	}{
+		{"shared store, three instances", true, 3, 5, 40},
+		{"per process, one instance", false, 1, 5, 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			be := redisBackend(t, addr) // counters of its own (the client IP is shared)
+			cl := newCluster(t, be, tc.instances, func(c *middleware.Config) {
+				c.PasswordRateLimit = middleware.RateLimit{Failures: 5, Window: time.Minute}
+				if !tc.whenShared {
+					c.RateLimitStore = nil
+				}
+				// A slow upstream, so that the attempts overlap.
+				for i, p := range c.Providers {
+					if pp, ok := p.(provider.PasswordProvider); ok {
+						c.Providers[i] = slowPassword{pp}
+					}
+				}
+			})
+			user := "mallory-" + hexID(4)
+			var wg sync.WaitGroup
+			var unauthorized, limited atomic.Int64
+			for range tc.expectTotal {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					res := do(cl.proxy, http.MethodPost, "/auth/wazo/login", "", "", `{"username":"`+user+`","password":"wrong"}`)
+					switch res.StatusCode {
+					case http.StatusUnauthorized:
+						unauthorized.Add(1)
+					case http.StatusTooManyRequests:
+						limited.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+			if n := unauthorized.Load(); n > int64(tc.expectMax) || n == 0 {
+				t.Errorf("%d wrong passwords reached the upstream, want 1..%d", n, tc.expectMax)
+			}
+			if got := unauthorized.Load() + limited.Load(); got != int64(tc.expectTotal) {
+				t.Errorf("%d answered 401 or 429, want all %d", got, tc.expectTotal)
+			}
+		})
+	}
+	t.Run("a successful login is given back", func(t *testing.T) {
+		cl := newCluster(t, redisBackend(t, addr), 3, func(c *middleware.Config) {
+			c.PasswordRateLimit = middleware.RateLimit{Failures: 2, Window: time.Minute}
+		})
+		login := func(pw string) int {
+			return do(cl.proxy, http.MethodPost, "/auth/wazo/login", "", "", `{"username":"alice","password":"`+pw+`"}`).StatusCode
+		}
+		// One failure, then three good logins (each counted in advance and
+		// given back), then one more failure: still under the limit of 2.
+		if got := login("wrong"); got != http.StatusUnauthorized {
+			t.Fatalf("first wrong password: %d", got)
+		}
+		for range 3 {
+			if got := login("correct-horse-battery"); got != http.StatusOK {
+				t.Fatalf("good password: %d, want 200", got)
+			}
+		}
+		if got := login("wrong"); got != http.StatusUnauthorized {
+			t.Fatalf("second wrong password: %d, want 401 (good logins must not count)", got)
+		}
+		if got := login("wrong"); got != http.StatusTooManyRequests {
+			t.Fatalf("third wrong password: %d, want 429", got)
+		}
+	})
+}
+
+// slowPassword is a password provider whose upstream takes 50 ms.
+type slowPassword struct{ provider.PasswordProvider }
+
+func (s slowPassword) Login(ctx context.Context, username, password string) (*provider.Token, error) {
+	time.Sleep(50 * time.Millisecond)
+	return s.PasswordProvider.Login(ctx, username, password)
+}

@@ -13,11 +13,13 @@ import (
 // implements it on Redis. Implementations must be safe for concurrent
 // use.
 type RateLimitStore interface {
-	// Count adds n (0 or 1) to the counter of each key, in one round
+	// Count adds n (-1, 0 or 1) to the counter of each key, in one round
 	// trip. A counter is created by its first count and expires window
-	// later (a fixed window). It returns, for each key in order, the
-	// count after the addition and how long the counter has left (0
-	// when there is no counter).
+	// later (a fixed window). A negative n gives back an attempt that was
+	// counted in advance and turned out not to be a failure: it never
+	// creates a counter nor takes one below zero. It returns, for each key
+	// in order, the count after the addition and how long the counter has
+	// left (0 when there is no counter).
 	Count(ctx context.Context, window time.Duration, n int64, keys ...string) ([]RateCount, error)
 }
 
@@ -91,9 +93,41 @@ func (l *limiter) hit(now time.Time, keys ...string) time.Duration {
 			return wait
 		}
 	}
-	if wait := l.blocked(now, keys...); wait > 0 {
+	return l.hitLocal(now, keys...)
+}
+
+// hitLocal is hit on this process's counters, under one lock so that
+// concurrent attempts cannot all pass the check before any is counted.
+func (l *limiter) hitLocal(now time.Time, keys ...string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var wait time.Duration
+	for _, k := range keys {
+		if b := l.buckets[k]; b != nil && now.Before(b.start.Add(l.window)) && b.count >= l.max {
+			wait = max(wait, b.start.Add(l.window).Sub(now))
+		}
+	}
+	if wait > 0 {
 		return wait
 	}
-	l.fail(now, keys...)
+	l.countLocked(now, keys)
 	return 0
+}
+
+// refund gives back one event per key that hit counted in advance and
+// that turned out not to be a failure (a successful password login, an
+// upstream outage).
+func (l *limiter) refund(now time.Time, keys ...string) {
+	if l.shared != nil {
+		if _, ok := l.sharedCount(-1, keys); ok {
+			return
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		if b := l.buckets[k]; b != nil && now.Before(b.start.Add(l.window)) && b.count > 0 {
+			b.count--
+		}
+	}
 }

@@ -48,7 +48,8 @@ func New(cfg Config) (*Store, error) {
 }
 
 // countScript adds ARGV[1] to each key (creating it with a PX of
-// ARGV[2]) and returns count and ms left for each.
+// ARGV[2]; a negative ARGV[1] only lowers an existing count, never below
+// zero) and returns count and ms left for each.
 var countScript = redis.NewScript(`
 local n = tonumber(ARGV[1])
 local out = {}
@@ -57,6 +58,9 @@ for i, k in ipairs(KEYS) do
   if n > 0 then
     c = redis.call('INCRBY', k, n)
     if c == n then redis.call('PEXPIRE', k, ARGV[2]) end
+  elseif n < 0 then
+    c = tonumber(redis.call('GET', k) or '0')
+    if c > 0 then c = redis.call('DECRBY', k, math.min(c, -n)) end
   else
     c = tonumber(redis.call('GET', k) or '0')
   end

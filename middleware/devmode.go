@@ -106,27 +106,53 @@ func checkCookie(sm *scs.SessionManager, dev, own bool, publicURL string, log *s
 	return nil
 }
 
+// PostLogoutRedirectURLProvider is an optional interface of an
+// [EndSessionProvider] (adapters/oidc implements it): New checks that the
+// post_logout_redirect_uri it sends is the URL Gatehouse serves the return
+// from RP-initiated logout at, PublicURL + BasePath + "/{name}/logged-out",
+// so that a typo fails at start instead of after the user signed out.
+type PostLogoutRedirectURLProvider interface {
+	PostLogoutRedirectURL() string
+}
+
 // checkRedirectURLs compares each redirect provider's RedirectURL (when
-// it reports one) with the URL its callback is served at: the whole URL
+// it reports one) with the URL its callback is served at, and its
+// PostLogoutRedirectURL (when set) with its logged-out URL: the whole URL
 // when PublicURL is set, else its path.
 func (a *Auth) checkRedirectURLs() error {
 	for _, name := range a.order {
 		p := a.providers[name]
-		rp, ok := p.(RedirectURLProvider)
-		if _, redirect := p.(provider.RedirectProvider); !ok || !redirect {
+		if _, redirect := p.(provider.RedirectProvider); !redirect {
 			continue
 		}
-		got := rp.RedirectURL()
-		path := a.base + "/" + url.PathEscape(name) + "/callback"
-		if a.publicOrigin != "" {
-			if want := a.publicOrigin + path; got != want {
-				return fmt.Errorf("%w: provider %s: RedirectURL is %q, expected %q (PublicURL + BasePath + /%s/callback; register that URL with the provider too)", ErrConfig, name, got, want, name)
+		if rp, ok := p.(RedirectURLProvider); ok {
+			if err := a.checkProviderURL(name, "RedirectURL", rp.RedirectURL(), "callback"); err != nil {
+				return err
 			}
-			continue
 		}
-		if u, err := url.Parse(got); err != nil || u.EscapedPath() != path {
-			return fmt.Errorf("%w: provider %s: RedirectURL is %q, expected a URL with path %q (BasePath + /%s/callback)", ErrConfig, name, got, path, name)
+		if lp, ok := p.(PostLogoutRedirectURLProvider); ok {
+			if got := lp.PostLogoutRedirectURL(); got != "" {
+				if err := a.checkProviderURL(name, "PostLogoutRedirectURL", got, "logged-out"); err != nil {
+					return err
+				}
+			}
 		}
+	}
+	return nil
+}
+
+// checkProviderURL checks one of a provider's URLs (field names the
+// adapter's Config field) against the route Gatehouse serves it at.
+func (a *Auth) checkProviderURL(name, field, got, route string) error {
+	path := a.base + "/" + url.PathEscape(name) + "/" + route
+	if a.publicOrigin != "" {
+		if want := a.publicOrigin + path; got != want {
+			return fmt.Errorf("%w: provider %s: %s is %q, expected %q (PublicURL + BasePath + /%s/%s; register that URL with the provider too)", ErrConfig, name, field, got, want, name, route)
+		}
+		return nil
+	}
+	if u, err := url.Parse(got); err != nil || u.EscapedPath() != path {
+		return fmt.Errorf("%w: provider %s: %s is %q, expected a URL with path %q (BasePath + /%s/%s)", ErrConfig, name, field, got, path, name, route)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"strings"
 
 	"github.com/alexedwards/scs/v2"
@@ -24,16 +25,33 @@ const DevCookieName = "gatehouse"
 // it. [New] compares it with the URL Gatehouse serves the provider's
 // callback at ([CallbackURL]) and fails on any difference, so a wrong
 // host, path or provider name is reported at start instead of as a 404
-// after the provider's consent page.
+// after the provider's consent page. An empty RedirectURL is filled in
+// (see [RedirectURLSetter]).
 type RedirectURLProvider interface {
 	RedirectURL() string
+}
+
+// RedirectURLSetter is an optional interface of a provider whose redirect
+// URL can be left empty at construction (the adapters of this module
+// implement it). For a redirect provider whose RedirectURL is "", [New]
+// calls WithRedirectURL with [CallbackURL](PublicURL, BasePath, name) and
+// uses the returned copy in place of the provider everywhere; without
+// Config.PublicURL, New fails instead. The receiver must not be changed
+// (providers are shared and used concurrently), and the copy must be of
+// the receiver's own type: New refuses any other, so a WithRedirectURL
+// promoted from an embedded adapter, which would return the embedded type
+// without the wrapper's own checks, fails at start.
+type RedirectURLSetter interface {
+	WithRedirectURL(redirectURL string) (provider.Provider, error)
 }
 
 // CallbackURL returns the URL Gatehouse serves the authorization-code
 // callback of the provider named name at: publicURL (an origin such as
 // "https://app.example"; a trailing slash is dropped) + basePath (""
-// means [DefaultBasePath]) + "/" + name + "/callback". Pass it as the
-// adapter's RedirectURL and register it with the provider byte for byte:
+// means [DefaultBasePath]) + "/" + name + "/callback". Register it with
+// the provider byte for byte. With Config.PublicURL set, leave the
+// adapter's RedirectURL empty and New fills this URL in (see
+// [RedirectURLSetter]); or pass it as the adapter's RedirectURL:
 //
 //	whisk.Config{RedirectURL: middleware.CallbackURL("https://app.example", "", "whisk")}
 //	// "https://app.example/auth/whisk/callback"
@@ -115,15 +133,23 @@ type PostLogoutRedirectURLProvider interface {
 	PostLogoutRedirectURL() string
 }
 
-// checkRedirectURLs compares each redirect provider's RedirectURL (when
-// it reports one) with the URL its callback is served at, and its
-// PostLogoutRedirectURL (when set) with its logged-out URL: the whole URL
-// when PublicURL is set, else its path.
+// checkRedirectURLs fills in the RedirectURL of each redirect provider
+// that has none (see [RedirectURLSetter]), then compares each one's
+// RedirectURL (when it reports one) with the URL its callback is served
+// at, and its PostLogoutRedirectURL (when set) with its logged-out URL:
+// the whole URL when PublicURL is set, else its path.
 func (a *Auth) checkRedirectURLs() error {
 	for _, name := range a.order {
 		p := a.providers[name]
 		if _, redirect := p.(provider.RedirectProvider); !redirect {
 			continue
+		}
+		if rp, ok := p.(RedirectURLProvider); ok && rp.RedirectURL() == "" {
+			filled, err := a.fillRedirectURL(name, p)
+			if err != nil {
+				return err
+			}
+			a.providers[name], p = filled, filled
 		}
 		if rp, ok := p.(RedirectURLProvider); ok {
 			if err := a.checkProviderURL(name, "RedirectURL", rp.RedirectURL(), "callback"); err != nil {
@@ -139,6 +165,31 @@ func (a *Auth) checkRedirectURLs() error {
 		}
 	}
 	return nil
+}
+
+// fillRedirectURL returns a copy of p (named name, with an empty
+// RedirectURL) configured with the URL its callback is served at.
+func (a *Auth) fillRedirectURL(name string, p provider.Provider) (provider.Provider, error) {
+	path := a.base + "/" + url.PathEscape(name) + "/callback"
+	if a.publicOrigin == "" {
+		return nil, fmt.Errorf("%w: provider %s has no RedirectURL: set PublicURL, and New uses PublicURL + %q, or set the adapter's RedirectURL to the app's origin + %q", ErrConfig, name, path, path)
+	}
+	want := a.publicOrigin + path
+	s, ok := p.(RedirectURLSetter)
+	if !ok {
+		return nil, fmt.Errorf("%w: provider %s has no RedirectURL and cannot be given one (%T has no WithRedirectURL): set its RedirectURL to %q", ErrConfig, name, p, want)
+	}
+	c, err := s.WithRedirectURL(want)
+	if err != nil {
+		return nil, fmt.Errorf("%w: provider %s: RedirectURL %q: %w", ErrConfig, name, want, err)
+	}
+	if c == nil || reflect.TypeOf(c) != reflect.TypeOf(p) {
+		return nil, fmt.Errorf("%w: provider %s: WithRedirectURL of %T returned %T, not a %T (a method promoted from an embedded adapter drops the wrapper's own checks): implement WithRedirectURL on %T, or set its RedirectURL to %q", ErrConfig, name, p, c, p, p, want)
+	}
+	if c.Name() != name {
+		return nil, fmt.Errorf("%w: provider %s: WithRedirectURL returned a provider named %q", ErrConfig, name, c.Name())
+	}
+	return c, nil
 }
 
 // checkProviderURL checks one of a provider's URLs (field names the

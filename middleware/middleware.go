@@ -74,15 +74,17 @@ type Config struct {
 
 	// PublicURL is the app's external origin, e.g. "https://app.example"
 	// (scheme, host and port; no path). It is used for the same-origin
-	// (Origin header) CSRF check of POST requests and to check each
-	// redirect provider's callback URL (see [CallbackURL]); nothing is ever
+	// (Origin header) CSRF check of POST requests, to check each redirect
+	// provider's callback URL (see [CallbackURL]) and to fill in the
+	// callback URL of an adapter whose RedirectURL is empty (see
+	// [RedirectURLSetter]; without PublicURL that is an error); nothing is ever
 	// derived from Host or X-Forwarded-* headers. It must be https; plain
 	// http is accepted only on a loopback host (localhost, 127.0.0.0/8,
 	// [::1]) and only together with DevMode: New fails for http without
 	// DevMode, and for https with DevMode. Optional, except with DevMode
 	// (New fails for DevMode without PublicURL): without it only
 	// Sec-Fetch-Site and the synchroniser token prove same origin, and
-	// callback URLs are checked by path only.
+	// callback URLs are checked by path only and must be set.
 	PublicURL string
 
 	// DefaultReturnTo is where users land after login or logout when the
@@ -483,7 +485,10 @@ func New(cfg Config) (*Auth, error) {
 		}
 		a.cfg.UpstreamHosts = cp
 	}
-	a.cfg.Providers = slices.Clone(cfg.Providers)
+	a.cfg.Providers = make([]provider.Provider, len(a.order)) // with the copies that got a RedirectURL
+	for i, name := range a.order {
+		a.cfg.Providers[i] = a.providers[name]
+	}
 	a.tel = telemetry.New(cfg.TracerProvider, cfg.MeterProvider)
 	a.unobserve = a.tel.ObserveBreakers(a.order, a.breakerStates)
 	// OnRefresh fires once per real refresh (the session package reports

@@ -70,7 +70,8 @@ type Config struct {
 	// ClientID is required; ClientSecret is empty for a public client.
 	ClientID, ClientSecret string
 	// RedirectURL is an Allowed Callback URL,
-	// https://app.example/auth/auth0/callback. Required.
+	// https://app.example/auth/auth0/callback. Optional when the provider is used with middleware.New and its
+	// Config.PublicURL: New fills it in.
 	RedirectURL string
 	// PostLogoutRedirectURL is an Allowed Logout URL; with it, logout also
 	// ends the Auth0 session. Optional.
@@ -166,11 +167,10 @@ func checkClient(clientID, redirectURL, postLogoutURL string) error {
 	if clientID == "" {
 		return configErr("ClientID", "is required")
 	}
-	if redirectURL == "" {
-		return configErr("RedirectURL", "is required")
-	}
-	if err := oauth2.CheckURL(redirectURL); err != nil {
-		return configErr("RedirectURL", err.Error())
+	if redirectURL != "" {
+		if err := oauth2.CheckURL(redirectURL); err != nil {
+			return configErr("RedirectURL", err.Error())
+		}
 	}
 	if postLogoutURL != "" {
 		if err := oauth2.CheckURL(postLogoutURL); err != nil {

@@ -155,7 +155,6 @@ func TestConfigErrors(t *testing.T) {
 		{"path in Domain", func(c *auth0.Config) { c.Domain = "https://example.us.auth0.com/authorize" }, "auth0: invalid config: Domain must be a host name"},
 		{"http Domain", func(c *auth0.Config) { c.Domain = "http://example.us.auth0.com" }, "auth0: invalid config: Domain must use https"},
 		{"no ClientID", func(c *auth0.Config) { c.ClientID = "" }, "auth0: invalid config: ClientID is required"},
-		{"no RedirectURL", func(c *auth0.Config) { c.RedirectURL = "" }, "auth0: invalid config: RedirectURL is required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -146,7 +146,8 @@ type Config struct {
 	// client.
 	ClientID, ClientSecret string
 	// RedirectURL is a Web redirect URI of the app registration,
-	// https://app.example/auth/entra/callback. Required.
+	// https://app.example/auth/entra/callback. Optional when the provider is used with middleware.New and its
+	// Config.PublicURL: New fills it in.
 	RedirectURL string
 	// PostLogoutRedirectURL, also registered as a redirect URI, makes
 	// logout end the Entra session too. Optional.
@@ -244,11 +245,10 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.ClientID == "" {
 		return nil, configErr("ClientID", "is required")
 	}
-	if cfg.RedirectURL == "" {
-		return nil, configErr("RedirectURL", "is required")
-	}
-	if err := oauth2.CheckURL(cfg.RedirectURL); err != nil {
-		return nil, configErr("RedirectURL", err.Error())
+	if cfg.RedirectURL != "" {
+		if err := oauth2.CheckURL(cfg.RedirectURL); err != nil {
+			return nil, configErr("RedirectURL", err.Error())
+		}
 	}
 	if cfg.PostLogoutRedirectURL != "" {
 		if err := oauth2.CheckURL(cfg.PostLogoutRedirectURL); err != nil {
@@ -309,6 +309,21 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	p.Provider = op
 	return p, nil
+}
+
+// WithRedirectURL returns a copy of the provider with Config.RedirectURL
+// set to redirectURL; the receiver is not changed. The copy is a
+// *Provider with the same tenant checks and email rule as the receiver.
+// middleware.New calls it (its RedirectURLSetter) for a provider without
+// a RedirectURL, with the URL it serves the callback at.
+func (p *Provider) WithRedirectURL(redirectURL string) (provider.Provider, error) {
+	op, err := p.Provider.CopyWithRedirectURL(redirectURL)
+	if err != nil {
+		return nil, fmt.Errorf("entra: %w", err)
+	}
+	c := *p
+	c.Provider = op // its IssuerValidator is the receiver's checkTenant: same authority, tenant and allowed tenants
+	return &c, nil
 }
 
 // Tenant returns the configured tenant (lower case).

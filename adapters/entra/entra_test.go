@@ -308,7 +308,6 @@ func TestConfigErrors(t *testing.T) {
 		{"Authority with a path", func(c *entra.Config) { c.Authority = "https://login.microsoftonline.com/common" }, "entra: invalid config: Authority must be the cloud's login URL"},
 		{"http Authority", func(c *entra.Config) { c.Authority = "http://login.example" }, "entra: invalid config: Authority must use https"},
 		{"no ClientID", func(c *entra.Config) { c.ClientID = "" }, "entra: invalid config: ClientID is required"},
-		{"no RedirectURL", func(c *entra.Config) { c.RedirectURL = "" }, "entra: invalid config: RedirectURL is required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

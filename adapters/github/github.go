@@ -88,7 +88,8 @@ type Config struct {
 	// credentials. Required.
 	ClientID, ClientSecret string
 	// RedirectURL is the registered authorization callback URL,
-	// https://app.example/auth/github/callback. Required.
+	// https://app.example/auth/github/callback. Optional when the provider is used with middleware.New and its
+	// Config.PublicURL: New fills it in.
 	RedirectURL string
 	// Scopes are requested at login (OAuth apps; a GitHub App's access is
 	// set by its permissions instead). Optional; default DefaultScopes.
@@ -154,8 +155,6 @@ func New(cfg Config) (*Provider, error) {
 		return nil, configErr("ClientID", "is required")
 	case cfg.ClientSecret == "":
 		return nil, configErr("ClientSecret", "is required (GitHub's token endpoint always asks for it)")
-	case cfg.RedirectURL == "":
-		return nil, configErr("RedirectURL", "is required")
 	}
 	if len(cfg.Scopes) == 0 {
 		cfg.Scopes = DefaultScopes()
@@ -210,6 +209,21 @@ func (p *Provider) Config() Config {
 // it against the URL it serves the callback at).
 func (p *Provider) RedirectURL() string { return p.cfg.RedirectURL }
 
+// WithRedirectURL returns a copy of the adapter with Config.RedirectURL
+// set to redirectURL; the receiver is not changed. middleware.New calls it
+// (its RedirectURLSetter) for an adapter without a RedirectURL, with the
+// URL it serves the callback at.
+func (p *Provider) WithRedirectURL(redirectURL string) (provider.Provider, error) {
+	oa, err := p.oa.CopyWithRedirectURL(redirectURL)
+	if err != nil {
+		return nil, oauth2.RelabelConfigError(err, ErrConfig)
+	}
+	c := *p
+	c.cfg.RedirectURL = redirectURL
+	c.oa = oa // its Identity hook is the receiver's identity, which reads no redirect URL
+	return &c, nil
+}
+
 // APIHosts implements provider.APIHoster: the REST API's host.
 func (p *Provider) APIHosts() []string { return p.oa.APIHosts() }
 
@@ -224,6 +238,9 @@ func (p *Provider) AuthURL(req provider.AuthRequest) string { return p.oa.AuthUR
 func (p *Provider) Exchange(ctx context.Context, code, verifier string) (*provider.Token, error) {
 	if code == "" {
 		return nil, &provider.Error{Provider: p.cfg.Name, Op: "exchange", Kind: provider.ErrInvalidGrant, Err: errors.New("empty code")}
+	}
+	if p.cfg.RedirectURL == "" {
+		return nil, fmt.Errorf("github: exchange: %w", oauth2.ErrNoRedirectURL)
 	}
 	params := map[string]any{"grant_type": "authorization_code", "code": code, "redirect_uri": p.cfg.RedirectURL}
 	if verifier != "" {

@@ -308,7 +308,6 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"no ClientID", func(c *github.Config) { c.ClientID = "" }, "github: invalid config: ClientID is required"},
 		{"no ClientSecret", func(c *github.Config) { c.ClientSecret = "" }, "github: invalid config: ClientSecret is required"},
-		{"no RedirectURL", func(c *github.Config) { c.RedirectURL = "" }, "github: invalid config: RedirectURL is required"},
 		{"http RedirectURL", func(c *github.Config) { c.RedirectURL = "http://app.example/cb" }, "github: invalid config: RedirectURL must use https"},
 		{"http BaseURL", func(c *github.Config) { c.BaseURL = "http://github.example.com" }, "github: invalid config: BaseURL must use https"},
 		{"APIURL with a query", func(c *github.Config) { c.APIURL = "https://api.github.com?x=1" }, "github: invalid config: APIURL must not carry a query"},

@@ -65,7 +65,8 @@ type Config struct {
 	// Secret. Both required (register the application as confidential).
 	ClientID, ClientSecret string
 	// RedirectURL is the registered redirect URI,
-	// https://app.example/auth/gitlab/callback. Required.
+	// https://app.example/auth/gitlab/callback. Optional when the provider is used with middleware.New and its
+	// Config.PublicURL: New fills it in.
 	RedirectURL string
 	// Scopes are requested at login; "openid" is always included. Add
 	// read_user or api to call the GitLab API as the user. Optional;
@@ -107,11 +108,11 @@ func New(ctx context.Context, cfg Config) (*oidc.Provider, error) {
 		return nil, configErr("ClientID", "is required")
 	case cfg.ClientSecret == "":
 		return nil, configErr("ClientSecret", "is required (register the application as confidential)")
-	case cfg.RedirectURL == "":
-		return nil, configErr("RedirectURL", "is required")
 	}
-	if err := oauth2.CheckURL(cfg.RedirectURL); err != nil {
-		return nil, configErr("RedirectURL", err.Error())
+	if cfg.RedirectURL != "" {
+		if err := oauth2.CheckURL(cfg.RedirectURL); err != nil {
+			return nil, configErr("RedirectURL", err.Error())
+		}
 	}
 	p, err := oidc.New(ctx, oidc.Config{
 		Name:         cfg.Name,

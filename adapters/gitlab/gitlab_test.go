@@ -123,7 +123,6 @@ func TestConfigErrors(t *testing.T) {
 		{"API URL as BaseURL", func(c *gitlab.Config) { c.BaseURL = "https://gitlab.example.com/api/v4" }, "gitlab: invalid config: BaseURL must be the instance's URL"},
 		{"no ClientID", func(c *gitlab.Config) { c.ClientID = "" }, "gitlab: invalid config: ClientID is required"},
 		{"no ClientSecret", func(c *gitlab.Config) { c.ClientSecret = "" }, "gitlab: invalid config: ClientSecret is required"},
-		{"no RedirectURL", func(c *gitlab.Config) { c.RedirectURL = "" }, "gitlab: invalid config: RedirectURL is required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

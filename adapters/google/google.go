@@ -91,7 +91,8 @@ type Config struct {
 	// ClientID is required.
 	ClientID, ClientSecret string
 	// RedirectURL is an authorized redirect URI of the OAuth client,
-	// https://app.example/auth/google/callback. Required.
+	// https://app.example/auth/google/callback. Optional when the provider is used with middleware.New and its
+	// Config.PublicURL: New fills it in.
 	RedirectURL string
 	// Scopes are requested at login; "openid" is always included. Add
 	// Google API scopes (https://www.googleapis.com/auth/calendar.readonly,
@@ -151,11 +152,10 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.ClientID == "" {
 		return nil, configErr("ClientID", "is required")
 	}
-	if cfg.RedirectURL == "" {
-		return nil, configErr("RedirectURL", "is required")
-	}
-	if err := oauth2.CheckURL(cfg.RedirectURL); err != nil {
-		return nil, configErr("RedirectURL", err.Error())
+	if cfg.RedirectURL != "" {
+		if err := oauth2.CheckURL(cfg.RedirectURL); err != nil {
+			return nil, configErr("RedirectURL", err.Error())
+		}
 	}
 	domains := make([]string, 0, len(cfg.HostedDomains))
 	for _, d := range cfg.HostedDomains {
@@ -225,6 +225,19 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("google: %w", err)
 	}
 	return &Provider{Provider: p, domains: domains}, nil
+}
+
+// WithRedirectURL returns a copy of the provider with Config.RedirectURL
+// set to redirectURL; the receiver is not changed. The copy is a
+// *Provider that checks the hosted domain like the receiver.
+// middleware.New calls it (its RedirectURLSetter) for a provider without
+// a RedirectURL, with the URL it serves the callback at.
+func (p *Provider) WithRedirectURL(redirectURL string) (provider.Provider, error) {
+	op, err := p.Provider.CopyWithRedirectURL(redirectURL)
+	if err != nil {
+		return nil, fmt.Errorf("google: %w", err)
+	}
+	return &Provider{Provider: op, domains: p.domains}, nil
 }
 
 // HostedDomains returns the allowed hosted domains (lower case), or nil.

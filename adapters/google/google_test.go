@@ -243,7 +243,6 @@ func TestConfigErrors(t *testing.T) {
 		expect string
 	}{
 		{"no ClientID", func(c *google.Config) { c.ClientID = "" }, "google: invalid config: ClientID is required"},
-		{"no RedirectURL", func(c *google.Config) { c.RedirectURL = "" }, "google: invalid config: RedirectURL is required"},
 		{"http RedirectURL", func(c *google.Config) { c.RedirectURL = "http://app.example/cb" }, "google: invalid config: RedirectURL must use https"},
 		{"bad AccessType", func(c *google.Config) { c.AccessType = "always" }, `google: invalid config: AccessType must be "offline" or "online"`},
 		{"wildcard domain", func(c *google.Config) { c.HostedDomains = []string{"*"} }, `google: invalid config: HostedDomains: entry "*" must be a domain name`},

@@ -68,7 +68,8 @@ type Config struct {
 	// public client.
 	ClientSecret string
 	// RedirectURL is the callback registered as a valid redirect URI,
-	// https://app.example/auth/keycloak/callback. Required.
+	// https://app.example/auth/keycloak/callback. Optional when the provider is used with middleware.New and its
+	// Config.PublicURL: New fills it in.
 	RedirectURL string
 	// PostLogoutRedirectURL is registered as a valid post logout redirect
 	// URI; with it, logout also ends the Keycloak SSO session. Optional.
@@ -153,11 +154,10 @@ func checkClient(clientID, redirectURL, postLogoutURL string) error {
 	if clientID == "" {
 		return configErr("ClientID", "is required")
 	}
-	if redirectURL == "" {
-		return configErr("RedirectURL", "is required")
-	}
-	if err := oauth2.CheckURL(redirectURL); err != nil {
-		return configErr("RedirectURL", err.Error())
+	if redirectURL != "" {
+		if err := oauth2.CheckURL(redirectURL); err != nil {
+			return configErr("RedirectURL", err.Error())
+		}
 	}
 	if postLogoutURL != "" {
 		if err := oauth2.CheckURL(postLogoutURL); err != nil {

@@ -150,7 +150,6 @@ func TestConfigErrors(t *testing.T) {
 		{"issuer given as BaseURL", func(c *keycloak.Config) { c.BaseURL = "https://sso.example.com/realms/demo" }, "keycloak: invalid config: BaseURL must be the server's base URL"},
 		{"no Realm", func(c *keycloak.Config) { c.Realm = "" }, "keycloak: invalid config: Realm is required"},
 		{"no ClientID", func(c *keycloak.Config) { c.ClientID = "" }, "keycloak: invalid config: ClientID is required"},
-		{"no RedirectURL", func(c *keycloak.Config) { c.RedirectURL = "" }, "keycloak: invalid config: RedirectURL is required"},
 		{"bad PostLogoutRedirectURL", func(c *keycloak.Config) { c.PostLogoutRedirectURL = "http://app.example/out" }, "keycloak: invalid config: PostLogoutRedirectURL must use https"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

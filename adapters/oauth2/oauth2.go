@@ -46,8 +46,11 @@ type Config struct {
 	// the adapter implements provider.Revoker.
 	RevocationURL string
 	// RedirectURL is the registered callback URL, sent byte for byte in the
-	// authorize and token requests. Required; https, or http on a loopback
-	// host for development.
+	// authorize and token requests; https, or http on a loopback host for
+	// development. Optional when the adapter is used with middleware.New
+	// and its Config.PublicURL: New fills it in (see
+	// [Adapter.WithRedirectURL]). Without it, AuthURL returns "" and the
+	// token requests fail with [ErrNoRedirectURL].
 	RedirectURL string
 	// Scopes are requested when the login asks for none. Optional.
 	Scopes []string
@@ -202,18 +205,15 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.ClientID == "" {
 		return nil, configErr("ClientID", "is required")
 	}
-	if cfg.RedirectURL == "" {
-		return nil, configErr("RedirectURL", "is required: middleware.CallbackURL(PublicURL, BasePath, %q) returns the callback URL Gatehouse serves", cfg.Name)
-	}
 	for _, u := range []struct{ field, v string }{
-		{"AuthURL", cfg.AuthURL}, {"TokenURL", cfg.TokenURL}, {"RedirectURL", cfg.RedirectURL},
+		{"AuthURL", cfg.AuthURL}, {"TokenURL", cfg.TokenURL},
 	} {
 		if err := CheckURL(u.v); err != nil {
 			return nil, configErr(u.field, "%v", err)
 		}
 	}
 	for _, u := range []struct{ field, v string }{
-		{"RefreshURL", cfg.RefreshURL}, {"RevocationURL", cfg.RevocationURL}, {"UserInfoURL", cfg.UserInfoURL},
+		{"RedirectURL", cfg.RedirectURL}, {"RefreshURL", cfg.RefreshURL}, {"RevocationURL", cfg.RevocationURL}, {"UserInfoURL", cfg.UserInfoURL},
 	} {
 		if u.v == "" {
 			continue
@@ -297,9 +297,40 @@ func IsLoopback(host string) bool {
 func (a *Adapter) Name() string { return a.cfg.Name }
 
 // RedirectURL returns Config.RedirectURL, the callback URL sent to the
-// provider. middleware.New checks it against the URL it serves the
-// callback at.
+// provider ("" when unset). middleware.New checks it against the URL it
+// serves the callback at, or fills it in when it is "".
 func (a *Adapter) RedirectURL() string { return a.cfg.RedirectURL }
+
+// ErrNoRedirectURL is returned by the token requests of an adapter whose
+// Config.RedirectURL is empty: such an adapter sends no request rather
+// than one without the redirect_uri the authorization server compares.
+// It matches ErrConfig.
+var ErrNoRedirectURL = fmt.Errorf("%w: RedirectURL is empty: set it, or pass the provider to middleware.New with Config.PublicURL, which fills it in", ErrConfig)
+
+// CopyWithRedirectURL returns a copy of the adapter that sends
+// redirectURL as its callback URL (Config.RedirectURL). The receiver is
+// not changed; the copy shares its immutable configuration and HTTP
+// client. Adapters built on this one use it to implement WithRedirectURL
+// for their own type.
+func (a *Adapter) CopyWithRedirectURL(redirectURL string) (*Adapter, error) {
+	if redirectURL == "" {
+		return nil, configErr("RedirectURL", "is required")
+	}
+	if err := CheckURL(redirectURL); err != nil {
+		return nil, configErr("RedirectURL", "%v", err)
+	}
+	c := *a
+	c.cfg.RedirectURL = redirectURL
+	return &c, nil
+}
+
+// WithRedirectURL returns a copy of the adapter with Config.RedirectURL
+// set to redirectURL (the receiver is not changed). It implements the
+// middleware's RedirectURLSetter: middleware.New calls it for an adapter
+// without a RedirectURL, with the URL it serves the callback at.
+func (a *Adapter) WithRedirectURL(redirectURL string) (provider.Provider, error) {
+	return a.CopyWithRedirectURL(redirectURL)
+}
 
 // Config returns a copy of the adapter's configuration.
 func (a *Adapter) Config() Config { return a.cfg }
@@ -336,6 +367,9 @@ func (a *Adapter) scopes(req []string) []string {
 }
 
 func (a *Adapter) authURL(responseType string, req provider.AuthRequest) string {
+	if a.cfg.RedirectURL == "" {
+		return "" // never an authorization request without redirect_uri
+	}
 	q := url.Values{}
 	for k, v := range a.cfg.AuthParams {
 		q[k] = append([]string(nil), v...)
@@ -373,7 +407,8 @@ func (a *Adapter) authURL(responseType string, req provider.AuthRequest) string 
 	return a.cfg.AuthURL + sep + strings.ReplaceAll(q.Encode(), "+", "%20")
 }
 
-// AuthURL implements provider.RedirectProvider.
+// AuthURL implements provider.RedirectProvider. It returns "" when the
+// adapter has no RedirectURL (see Config.RedirectURL).
 func (a *Adapter) AuthURL(req provider.AuthRequest) string { return a.authURL("code", req) }
 
 // Issuer returns Config.Issuer and Config.IssuerRequired. It implements
@@ -475,6 +510,9 @@ func (a *Adapter) ExchangeReply(ctx context.Context, code, verifier string) (*pr
 }
 
 func (a *Adapter) exchange(ctx context.Context, code, verifier string, withFields bool) (*provider.Token, map[string]any, error) {
+	if a.cfg.RedirectURL == "" {
+		return nil, nil, fmt.Errorf("%s: exchange: %w", a.cfg.Name, ErrNoRedirectURL)
+	}
 	if code == "" {
 		return nil, nil, &provider.Error{Provider: a.cfg.Name, Op: "exchange", Kind: provider.ErrInvalidGrant, Err: errors.New("empty code")}
 	}
@@ -525,6 +563,9 @@ func (a *Adapter) refresh(ctx context.Context, t *provider.Token, withFields boo
 		p["scope"] = strings.Join(a.cfg.Scopes, a.cfg.ScopeSeparator)
 	}
 	if a.cfg.RedirectURLOnRefresh {
+		if a.cfg.RedirectURL == "" {
+			return nil, nil, fmt.Errorf("%s: refresh: %w", a.cfg.Name, ErrNoRedirectURL)
+		}
 		p["redirect_uri"] = a.cfg.RedirectURL
 	}
 	tok, fields, err := a.token(ctx, "refresh", a.cfg.RefreshURL, p, withFields)
@@ -671,7 +712,18 @@ func NewImplicit(cfg Config) (*ImplicitAdapter, error) {
 	return &ImplicitAdapter{a}, nil
 }
 
-// ImplicitAuthURL implements provider.ImplicitProvider.
+// WithRedirectURL is [Adapter.WithRedirectURL] for the implicit adapter:
+// the copy is an *ImplicitAdapter too.
+func (a *ImplicitAdapter) WithRedirectURL(redirectURL string) (provider.Provider, error) {
+	c, err := a.CopyWithRedirectURL(redirectURL)
+	if err != nil {
+		return nil, err
+	}
+	return &ImplicitAdapter{c}, nil
+}
+
+// ImplicitAuthURL implements provider.ImplicitProvider. It returns "" when
+// the adapter has no RedirectURL.
 func (a *ImplicitAdapter) ImplicitAuthURL(req provider.AuthRequest) string {
 	return a.authURL("token", req)
 }

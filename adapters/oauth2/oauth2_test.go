@@ -99,7 +99,7 @@ func TestConfigErrorNamesPackageAndField(t *testing.T) {
 	}{
 		{"engine, missing field", func(c *oauth2.Config) { c.ClientID = "" }, nil, "oauth2: invalid config: ClientID is required"},
 		{"engine, bad URL", func(c *oauth2.Config) { c.TokenURL = "/token" }, nil, "oauth2: invalid config: TokenURL must be an absolute URL"},
-		{"engine, no RedirectURL", func(c *oauth2.Config) { c.RedirectURL = "" }, nil, `oauth2: invalid config: RedirectURL is required: middleware.CallbackURL(PublicURL, BasePath, "` + validConfig().Name + `") returns the callback URL Gatehouse serves`},
+		{"engine, bad RedirectURL", func(c *oauth2.Config) { c.RedirectURL = "http://app.example/cb" }, nil, `oauth2: invalid config: RedirectURL must use https (http is allowed on loopback hosts only)`},
 		{"engine, no identity source", func(c *oauth2.Config) { c.UserInfoURL = "" }, nil, "oauth2: invalid config: UserInfoURL is required unless Identity is set"},
 		{"engine, bad API host", func(c *oauth2.Config) { c.APIHosts = []string{"a/b"} }, nil, `oauth2: invalid config: APIHosts: entry "a/b" must be a bare host or host:port`},
 		{"preset relabels", func(c *oauth2.Config) { c.ClientID = "" }, preset, "mypreset: invalid config: ClientID is required"},

@@ -131,7 +131,10 @@ type Config struct {
 	ClientSecret string
 	// RedirectURL is the registered redirect URI,
 	// https://app.example/auth/{Name}/callback with the middleware's
-	// default BasePath. Required.
+	// default BasePath. Optional when the provider is used with
+	// middleware.New and its Config.PublicURL: New fills it in (see
+	// [Provider.WithRedirectURL]). Without it, AuthURL returns "" and the
+	// code exchange fails with oauth2.ErrNoRedirectURL.
 	RedirectURL string
 	// Scopes are requested at login; "openid" is always included.
 	// Optional; default openid, profile, email.
@@ -147,7 +150,9 @@ type Config struct {
 	// PostLogoutRedirectURL is the post_logout_redirect_uri registered at
 	// the OP, https://app.example/auth/{Name}/logged-out with the
 	// middleware's default BasePath. With it, logout sends the browser to
-	// the OP's end_session_endpoint and back. Optional.
+	// the OP's end_session_endpoint and back. Optional, and never filled
+	// in by middleware.New (only checked): registering it at the OP is
+	// the app's decision.
 	PostLogoutRedirectURL string
 	// AuthParams are static extra authorization request parameters
 	// (prompt, login_hint, acr_values, ...). They never override the
@@ -240,6 +245,11 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	if cfg.ClientID == "" {
 		return nil, fmt.Errorf("%w: ClientID is required", ErrConfig)
+	}
+	if cfg.RedirectURL != "" {
+		if err := oauth2.CheckURL(cfg.RedirectURL); err != nil {
+			return nil, fmt.Errorf("%w: RedirectURL: %v", ErrConfig, err)
+		}
 	}
 	if cfg.PostLogoutRedirectURL != "" {
 		if err := oauth2.CheckURL(cfg.PostLogoutRedirectURL); err != nil {
@@ -423,9 +433,35 @@ func authMethod(cfg Config, supported []string) (AuthMethod, error) {
 func (p *Provider) Name() string { return p.cfg.Name }
 
 // RedirectURL returns Config.RedirectURL, the callback URL sent to the
-// OpenID Provider. middleware.New checks it against the URL it serves the
-// callback at.
+// OpenID Provider ("" when unset). middleware.New checks it against the
+// URL it serves the callback at, or fills it in when it is "".
 func (p *Provider) RedirectURL() string { return p.cfg.RedirectURL }
+
+// CopyWithRedirectURL returns a copy of the provider that sends
+// redirectURL as its redirect URI (Config.RedirectURL). The receiver is
+// not changed; the copy shares the endpoints, the key cache and every
+// other setting (IssuerValidator included). Providers that wrap this one
+// (google, entra) use it to implement WithRedirectURL for their own type.
+func (p *Provider) CopyWithRedirectURL(redirectURL string) (*Provider, error) {
+	oa, err := p.oa.CopyWithRedirectURL(redirectURL)
+	if err != nil {
+		return nil, oauth2.RelabelConfigError(err, ErrConfig)
+	}
+	c := *p
+	c.cfg.RedirectURL = redirectURL
+	c.oa = oa // its Identity hook (no UserInfo endpoint) is never called: Provider.Identity replaces it
+	return &c, nil
+}
+
+// WithRedirectURL returns a copy of the provider with Config.RedirectURL
+// set to redirectURL (the receiver is not changed). It implements the
+// middleware's RedirectURLSetter: middleware.New calls it for a provider
+// without a RedirectURL, with the URL it serves the callback at. A type
+// that embeds *Provider must implement WithRedirectURL itself, returning
+// its own type (middleware.New refuses a copy of another type).
+func (p *Provider) WithRedirectURL(redirectURL string) (provider.Provider, error) {
+	return p.CopyWithRedirectURL(redirectURL)
+}
 
 // Config returns a copy of the configuration with defaults filled in
 // (AuthMethod is the method in use).
@@ -459,7 +495,8 @@ func (p *Provider) APIHosts() []string { return p.oa.APIHosts() }
 func (p *Provider) SetCredential(r *http.Request, t *provider.Token) { p.oa.SetCredential(r, t) }
 
 // AuthURL implements provider.RedirectProvider: response_type=code with
-// state, PKCE S256 and, when req.Nonce is set, nonce.
+// state, PKCE S256 and, when req.Nonce is set, nonce. It returns "" when
+// the provider has no RedirectURL (see Config.RedirectURL).
 func (p *Provider) AuthURL(req provider.AuthRequest) string {
 	if req.Scopes != nil {
 		req.Scopes = withOpenID(req.Scopes)

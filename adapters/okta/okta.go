@@ -67,7 +67,8 @@ type Config struct {
 	// (PKCE only).
 	ClientID, ClientSecret string
 	// RedirectURL is the registered sign-in redirect URI,
-	// https://app.example/auth/okta/callback. Required.
+	// https://app.example/auth/okta/callback. Optional when the provider is used with middleware.New and its
+	// Config.PublicURL: New fills it in.
 	RedirectURL string
 	// PostLogoutRedirectURL is the registered sign-out redirect URI; with
 	// it, logout also ends the Okta session. Optional.
@@ -169,11 +170,10 @@ func checkClient(clientID, redirectURL, postLogoutURL string) error {
 	if clientID == "" {
 		return configErr("ClientID", "is required")
 	}
-	if redirectURL == "" {
-		return configErr("RedirectURL", "is required")
-	}
-	if err := oauth2.CheckURL(redirectURL); err != nil {
-		return configErr("RedirectURL", err.Error())
+	if redirectURL != "" {
+		if err := oauth2.CheckURL(redirectURL); err != nil {
+			return configErr("RedirectURL", err.Error())
+		}
 	}
 	if postLogoutURL != "" {
 		if err := oauth2.CheckURL(postLogoutURL); err != nil {

@@ -149,7 +149,6 @@ func TestConfigErrors(t *testing.T) {
 		{"http Domain", func(c *okta.Config) { c.Domain = "http://dev-123456.okta.com" }, "okta: invalid config: Domain must use https"},
 		{"bad server id", func(c *okta.Config) { c.AuthorizationServerID = "default/v1" }, "okta: invalid config: AuthorizationServerID must be an authorization server id"},
 		{"no ClientID", func(c *okta.Config) { c.ClientID = "" }, "okta: invalid config: ClientID is required"},
-		{"no RedirectURL", func(c *okta.Config) { c.RedirectURL = "" }, "okta: invalid config: RedirectURL is required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -92,8 +92,9 @@ type Config struct {
 	// sent in the JSON body of those two requests.
 	ClientSecret string
 	// RedirectURL is the registered callback URL, sent byte for byte in the
-	// authorize, exchange and refresh requests. Required; https (http only
-	// on a loopback host).
+	// authorize, exchange and refresh requests; https (http only on a
+	// loopback host). Optional when the provider is used with middleware.New and its
+	// Config.PublicURL: New fills it in.
 	RedirectURL string
 	// Scopes are requested at login and re-sent on every exchange and
 	// refresh. They must include ScopeIdentity. Optional; default
@@ -245,6 +246,22 @@ func baseURL(field, raw, def string) (string, error) {
 		return "", cfgErr(field, "must not carry a query")
 	}
 	return strings.TrimRight(raw, "/"), nil
+}
+
+// WithRedirectURL returns a copy of the adapter with Config.RedirectURL
+// set to redirectURL; the receiver is not changed. The copy is an
+// *Adapter (it overrides the embedded engine's WithRedirectURL, whose copy
+// would lose start.gg's AuthURL and APIHosts). middleware.New calls it
+// (its RedirectURLSetter) for an adapter without a RedirectURL, with the
+// URL it serves the callback at.
+func (a *Adapter) WithRedirectURL(redirectURL string) (provider.Provider, error) {
+	oa, err := a.Adapter.CopyWithRedirectURL(redirectURL)
+	if err != nil {
+		return nil, oauth2.RelabelConfigError(err, ErrConfig)
+	}
+	c := *a
+	c.Adapter = oa // its Identity hook is the receiver's identity, which reads no redirect URL
+	return &c, nil
 }
 
 // APIHosts implements provider.APIHoster: the host of APIBaseURL (token,

@@ -50,7 +50,6 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}{
 		{"no client id", func(c *startgg.Config) { c.ClientID = "" }, "startgg: invalid config: ClientID is required"},
 		{"no client secret", func(c *startgg.Config) { c.ClientSecret = "" }, "startgg: invalid config: ClientSecret is required"},
-		{"no redirect url", func(c *startgg.Config) { c.RedirectURL = "" }, `startgg: invalid config: RedirectURL is required: middleware.CallbackURL(PublicURL, BasePath, "startgg") returns the callback URL Gatehouse serves`},
 		{"http redirect url off loopback", func(c *startgg.Config) { c.RedirectURL = "http://app.example/cb" },
 			"startgg: invalid config: RedirectURL must use https (http is allowed on loopback hosts only)"},
 		{"http auth base off loopback", func(c *startgg.Config) { c.AuthBaseURL = "http://start.gg" },

@@ -85,7 +85,8 @@ type Config struct {
 	ClientSecret string
 	// RedirectURL is the callback URL registered with Whisk (registration
 	// is done out of band, through Whisk support); it must match byte for
-	// byte. Required.
+	// byte. Optional when the provider is used with middleware.New and its
+	// Config.PublicURL: New fills it in.
 	RedirectURL string
 	// Scopes are the scopes requested, e.g. "user.profile:read". Entries
 	// may hold several scopes separated by spaces or commas. Optional.
@@ -279,6 +280,24 @@ func (a *Adapter) Name() string { return a.oa.Name() }
 // middleware.New checks it against the URL it serves the callback at.
 func (a *Adapter) RedirectURL() string { return a.oa.RedirectURL() }
 
+// WithRedirectURL returns a copy of the adapter with Config.RedirectURL
+// set to redirectURL; the receiver is not changed. middleware.New calls it
+// (its RedirectURLSetter) for an adapter without a RedirectURL, with the
+// URL it serves the callback at.
+func (a *Adapter) WithRedirectURL(redirectURL string) (provider.Provider, error) {
+	return a.withRedirectURL(redirectURL)
+}
+
+func (a *Adapter) withRedirectURL(redirectURL string) (*Adapter, error) {
+	oa, err := a.oa.CopyWithRedirectURL(redirectURL)
+	if err != nil {
+		return nil, oauth2.RelabelConfigError(err, ErrConfig)
+	}
+	c := *a
+	c.oa = oa
+	return &c, nil
+}
+
 // Exchange implements provider.RedirectProvider: a form POST of the code,
 // redirect_uri, code_verifier, client_id and client_secret to
 // /oauth/v2/token. A used, expired or unknown code matches
@@ -331,6 +350,16 @@ func (a *Adapter) SetCredential(r *http.Request, t *provider.Token) {
 	}
 	r.Header.Del("X-Auth-Token")
 	r.Header.Set("Authorization", scheme+" "+t.AccessToken)
+}
+
+// WithRedirectURL is [Adapter.WithRedirectURL] for the implicit adapter:
+// the copy is an *ImplicitAdapter, implicit grant included.
+func (a *ImplicitAdapter) WithRedirectURL(redirectURL string) (provider.Provider, error) {
+	c, err := a.Adapter.withRedirectURL(redirectURL)
+	if err != nil {
+		return nil, err
+	}
+	return &ImplicitAdapter{Adapter: c, implicit: &oauth2.ImplicitAdapter{Adapter: c.oa}}, nil
 }
 
 // ImplicitAuthURL implements provider.ImplicitProvider: AuthURL with

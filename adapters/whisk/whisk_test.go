@@ -100,7 +100,6 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}{
 		{"no client id", func(c *whisk.Config) { c.ClientID = "" }, "whisk: invalid config: ClientID is required"},
 		{"no client secret", func(c *whisk.Config) { c.ClientSecret = "" }, "whisk: invalid config: ClientSecret is required"},
-		{"no redirect", func(c *whisk.Config) { c.RedirectURL = "" }, `whisk: invalid config: RedirectURL is required: middleware.CallbackURL(PublicURL, BasePath, "whisk") returns the callback URL Gatehouse serves`},
 		{"http redirect off loopback", func(c *whisk.Config) { c.RedirectURL = "http://app.example/cb" },
 			"whisk: invalid config: RedirectURL must use https (http is allowed on loopback hosts only)"},
 		{"http auth base off loopback", func(c *whisk.Config) { c.AuthBaseURL = "http://login.whisk.com" },

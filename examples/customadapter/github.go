@@ -45,7 +45,8 @@ type Config struct {
 	Name string
 	// ClientID and ClientSecret are the OAuth app's credentials. Required.
 	ClientID, ClientSecret string
-	// RedirectURL is the app's registered callback URL. Required.
+	// RedirectURL is the app's registered callback URL. Optional when the provider is used with middleware.New and its
+	// Config.PublicURL: New fills it in.
 	RedirectURL string
 	// Scopes to request, e.g. "read:user", "user:email". Optional.
 	Scopes []string
@@ -130,6 +131,23 @@ func MapUser(claims map[string]any) (*provider.Identity, error) {
 		Picture: oauth2.ClaimString(claims, "avatar_url"),
 		Raw:     map[string]any{"login": login, "html_url": oauth2.ClaimString(claims, "html_url")},
 	}, nil
+}
+
+// WithRedirectURL returns a copy of the adapter with Config.RedirectURL
+// set to redirectURL; the receiver is not changed. middleware.New calls it
+// for an adapter without a RedirectURL, with the URL it serves the
+// callback at. A type that embeds *oauth2.Adapter must implement it
+// itself, returning its own type: the engine's promoted method would
+// return a bare *oauth2.Adapter without Revoke (middleware.New refuses a
+// copy of another type).
+func (g *GitHub) WithRedirectURL(redirectURL string) (provider.Provider, error) {
+	engine, err := g.CopyWithRedirectURL(redirectURL)
+	if err != nil {
+		return nil, err
+	}
+	c := *g
+	c.Adapter = engine
+	return &c, nil
 }
 
 // Revoke implements provider.Revoker: DELETE

@@ -259,3 +259,36 @@ func TestTokenRevoke(t *testing.T) {
 		t.Error("the JWT appears in the logs")
 	}
 }
+
+// TestTokenFailuresAreJSON: POST {BasePath}/token answers a token in JSON,
+// so its failures are JSON too for curl's Accept: */* or no Accept header;
+// a browser that asks for HTML still gets a page (TestTokenFailuresHTML).
+func TestTokenFailuresAreJSON(t *testing.T) {
+	t.Parallel()
+	app, _ := newAPIApp(t)
+	for _, accept := range []string{"*/*", ""} {
+		b := app.browser()
+		wantStatus(t, app.login(b, "/"), http.StatusSeeOther)
+		var hdr []string
+		if accept != "" {
+			hdr = []string{"Accept", accept}
+		}
+		res := b.do(http.MethodPost, "/auth/token", "", "", hdr...) // no CSRF token, no same-origin proof
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusForbidden || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") ||
+			!strings.Contains(string(body), `"error":"csrf"`) {
+			t.Errorf("Accept %q: %d %q %s, want 403 JSON csrf", accept, res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+	}
+}
+
+func TestTokenFailuresHTML(t *testing.T) {
+	t.Parallel()
+	app, _ := newAPIApp(t)
+	b := app.browser()
+	wantStatus(t, app.login(b, "/"), http.StatusSeeOther)
+	res := b.do(http.MethodPost, "/auth/token", "", "", "Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	if res.StatusCode != http.StatusForbidden || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("%d %q, want a 403 page", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+}

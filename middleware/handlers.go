@@ -731,6 +731,11 @@ func (a *Auth) token(w http.ResponseWriter, r *http.Request) {
 		a.notFound(w, r)
 		return
 	}
+	// Its answer is a JSON token, so its failures are JSON too unless a
+	// browser asks for HTML (curl sends */*).
+	if !asksForHTML(r) {
+		r = asAPI(r)
+	}
 	if r.Method != http.MethodPost {
 		a.methodNotAllowed(w, r, "POST")
 		return

@@ -22,11 +22,24 @@ func wantsJSON(r *http.Request) bool {
 	if r.Header.Get("Authorization") != "" || r.Header.Get("X-Requested-With") != "" {
 		return true
 	}
-	accept := r.Header.Get("Accept")
+	jsonQ, htmlQ := acceptQ(r.Header.Get("Accept"))
+	return jsonQ > 0 && jsonQ > htmlQ
+}
+
+// asksForHTML reports whether the Accept header names HTML explicitly (a
+// browser); curl's */* and no Accept header do not.
+func asksForHTML(r *http.Request) bool {
+	_, htmlQ := acceptQ(r.Header.Get("Accept"))
+	return htmlQ > 0
+}
+
+// acceptQ returns the highest q the Accept header gives JSON and HTML
+// media types (-1 when it names none).
+func acceptQ(accept string) (jsonQ, htmlQ float64) {
+	jsonQ, htmlQ = -1.0, -1.0
 	if accept == "" {
-		return false
+		return jsonQ, htmlQ
 	}
-	jsonQ, htmlQ := -1.0, -1.0
 	for _, part := range strings.Split(accept, ",") {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
@@ -45,7 +58,7 @@ func wantsJSON(r *http.Request) bool {
 			htmlQ = max(htmlQ, q)
 		}
 	}
-	return jsonQ > 0 && jsonQ > htmlQ
+	return jsonQ, htmlQ
 }
 
 func newNonce() string {

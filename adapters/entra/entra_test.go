@@ -332,7 +332,7 @@ func TestConformance(t *testing.T) {
 			p, err := entra.New(context.Background(), entra.Config{
 				Tenant: "organizations", AllowedTenants: []string{tenantA},
 				ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL,
-				HTTPClient: env.Client(f.client()), Logger: env.Logger, Timeout: 300 * time.Millisecond,
+				HTTPClient: env.Client(f.client()), Logger: env.Logger, Timeout: time.Second,
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -269,7 +269,7 @@ func TestConformance(t *testing.T) {
 			f.set(google.Issuer, "example.com")
 			p, err := google.New(context.Background(), google.Config{
 				ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURL, HostedDomains: []string{"example.com"},
-				HTTPClient: env.Client(f.client()), Logger: env.Logger, Timeout: 300 * time.Millisecond,
+				HTTPClient: env.Client(f.client()), Logger: env.Logger, Timeout: time.Second,
 			})
 			if err != nil {
 				t.Fatal(err)

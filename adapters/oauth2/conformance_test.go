@@ -36,7 +36,7 @@ func adapterFor(t *testing.T, s *oauth2test.Server, edit func(*oauth2.Config)) *
 		AuthURL: s.AuthorizeURL(), TokenURL: s.TokenURL(), RefreshURL: s.RefreshURL(),
 		RevocationURL: s.RevocationURL(), UserInfoURL: s.UserInfoURL(),
 		RedirectURL: testRedirect, Scopes: []string{"openid", "profile"},
-		HTTPClient: s.Client(), Timeout: 300 * time.Millisecond,
+		HTTPClient: s.Client(), Timeout: time.Second,
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -311,7 +311,7 @@ func TestProviderConformance(t *testing.T) {
 				ClientID: testClientID, ClientSecret: testSecret, RedirectURL: testRedirect,
 				Scopes:      []string{startgg.ScopeIdentity, startgg.ScopeEmail},
 				AuthBaseURL: fake.URL, APIBaseURL: fake.URL, HTTPClient: env.Client(fake.Client()),
-				Timeout: 300 * time.Millisecond, Logger: env.Logger,
+				Timeout: time.Second, Logger: env.Logger,
 			})
 			if err != nil {
 				t.Fatal(err)

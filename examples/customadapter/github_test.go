@@ -38,7 +38,7 @@ func newAdapter(t *testing.T, s *oauth2test.Server, logger *slog.Logger, client 
 		ClientID: clientID, ClientSecret: secret, RedirectURL: redirect,
 		Scopes:  []string{"read:user", "user:email"},
 		BaseURL: s.URL, APIURL: s.URL, HTTPClient: client,
-		Timeout: 300 * time.Millisecond, Logger: logger,
+		Timeout: time.Second, Logger: logger,
 	})
 	if err != nil {
 		t.Fatal(err)

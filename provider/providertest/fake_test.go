@@ -245,7 +245,7 @@ func newRefAdapter(base string, hc *http.Client, logger *slog.Logger, brk broken
 		hc = &http.Client{}
 	}
 	return &refAdapter{base: base, logger: logger, brk: brk,
-		client: &provider.Client{Provider: "ref", HTTPClient: hc, Timeout: 300 * time.Millisecond}}
+		client: &provider.Client{Provider: "ref", HTTPClient: hc, Timeout: time.Second}}
 }
 
 func (a *refAdapter) Name() string { return "ref" }

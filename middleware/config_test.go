@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -31,6 +32,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}{
 		{"no providers", Config{}},
 		{"nil provider", Config{Providers: []provider.Provider{nil}}},
+		{"typed nil provider (a constructor's result next to its error)", Config{Providers: []provider.Provider{(*nilAdapter)(nil)}}},
 		{"reserved name", Config{Providers: []provider.Provider{stubProvider{"logout"}}}},
 		{"bad name", Config{Providers: []provider.Provider{stubProvider{"a/b"}}}},
 		{"duplicate", Config{Providers: []provider.Provider{stubProvider{"x"}, stubProvider{"x"}}}},
@@ -97,4 +99,17 @@ func TestLimiter(t *testing.T) {
 	if l.blocked(now.Add(time.Minute), "a") != 0 {
 		t.Fatal("window did not reset")
 	}
+}
+
+// nilAdapter stands for an adapter type whose constructor failed and
+// returned a nil *T: calling its methods would panic.
+type nilAdapter struct{ name string }
+
+func (a *nilAdapter) Name() string                                 { return a.name }
+func (a *nilAdapter) SetCredential(*http.Request, *provider.Token) {}
+func (a *nilAdapter) Refresh(context.Context, *provider.Token) (*provider.Token, error) {
+	return nil, nil
+}
+func (a *nilAdapter) Identity(context.Context, *provider.Token) (*provider.Identity, error) {
+	return nil, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -332,8 +333,8 @@ func New(cfg Config) (*Auth, error) {
 		return nil, fmt.Errorf("%w: at least one provider is required", ErrConfig)
 	}
 	for i, p := range cfg.Providers {
-		if p == nil {
-			return nil, fmt.Errorf("%w: Providers[%d] is nil", ErrConfig, i)
+		if p == nil || isNilPointer(p) {
+			return nil, fmt.Errorf("%w: Providers[%d] is nil (did its constructor return an error?)", ErrConfig, i)
 		}
 		name := p.Name()
 		if name == "" || reserved[name] || strings.ContainsAny(name, "/?#%\\ \t\r\n") || url.PathEscape(name) != name {
@@ -679,4 +680,11 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// isNilPointer reports whether v is a typed nil pointer, such as the
+// *oauth2.Adapter an adapter's constructor returns with its error.
+func isNilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }

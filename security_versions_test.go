@@ -22,7 +22,7 @@ var minimumVersions = []struct {
 	{"github.com/go-jose/go-jose/v3", "v3.0.4", "CVE-2025-27144"},
 	{"golang.org/x/crypto", "v0.35.0", "CVE-2025-22869 (ssh DoS), CVE-2024-45337"},
 	{"golang.org/x/net", "v0.60.0", "CVE-2025-22872 (html tokenizer), CVE-2025-22870 (proxy bypass) and later x/net advisories"},
-	{"github.com/jackc/pgx/v5", "v5.5.4", "CVE-2024-27304: protocol message size overflow"},
+	{"github.com/jackc/pgx/v5", "v5.9.2", "CVE-2024-27304: protocol message size overflow; GO-2026-5004: SQL injection via placeholder confusion with dollar-quoted strings"},
 	{"github.com/redis/go-redis/v9", "v9.7.3", "CVE-2025-29923: out-of-order responses after a failed handshake"},
 	{"github.com/labstack/echo/v4", "v4.16.0", "route/group middleware bypass by URL-encoded paths, open redirect, CSRF bypass via method override"},
 	{"golang.org/x/text", "v0.39.0", "infinite loop in a transformer reached from return-to validation"},

@@ -19,7 +19,8 @@ func TestIndexLogoutByLoginIDHoldsOnEveryInstance(t *testing.T) {
 			t.Parallel()
 			a, b := newIndexEnv(t, ic), newIndexEnv(t, ic)
 			// given erin's session, loaded by a request on B,
-			cookie, id, _ := a.loginAs("erin", "", "")
+			erin := "erin-" + randHex(4) // the PostgreSQL index outlives a test run
+			cookie, id, _ := a.loginAs(erin, "", "")
 			other, _, _ := a.loginAs("frank", "", "")
 			stale := b.request(cookie)
 			if l, _ := b.m.CurrentLogin(stale); l == nil {
@@ -54,7 +55,7 @@ func TestIndexLogoutByLoginIDHoldsOnEveryInstance(t *testing.T) {
 					t.Errorf("instance %d: frank's session is %q", i, got)
 				}
 			}
-			if left, _ := a.m.ListSessions(context.Background(), Selector{Provider: provName, Subject: "erin"}); len(left) != 0 {
+			if left, _ := a.m.ListSessions(context.Background(), Selector{Provider: provName, Subject: erin}); len(left) != 0 {
 				t.Errorf("the index still lists %d sessions", len(left))
 			}
 		})

@@ -615,7 +615,20 @@ func (a *Auth) displayName(name string) string {
 	if d, ok := a.pages.display[name]; ok && d.Name != "" {
 		return d.Name
 	}
+	if dn, ok := a.providers[name].(DisplayNamer); ok {
+		if n := dn.DisplayName(); n != "" {
+			return n
+		}
+	}
 	return name
+}
+
+// DisplayNamer is an optional interface of a provider that knows its name
+// for people ("GitHub", "Okta"): the built-in pages show it when
+// Pages.Display does not name the provider. The presets and the Whisk,
+// start.gg and Wazo adapters implement it.
+type DisplayNamer interface {
+	DisplayName() string
 }
 
 func (a *Auth) isPassword(name string) bool {

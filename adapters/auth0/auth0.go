@@ -144,6 +144,7 @@ func New(ctx context.Context, cfg Config) (*oidc.Provider, error) {
 	}
 	p, err := oidc.New(ctx, oidc.Config{
 		Name:                  cfg.Name,
+		DisplayName:           "Auth0",
 		Issuer:                issuer,
 		ClientID:              cfg.ClientID,
 		ClientSecret:          cfg.ClientSecret,

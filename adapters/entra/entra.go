@@ -282,6 +282,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	base := authority + "/" + tenant
 	op, err := oidc.New(ctx, oidc.Config{
 		Name:         cfg.Name,
+		DisplayName:  "Microsoft",
 		Issuer:       issuer,
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,

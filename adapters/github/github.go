@@ -198,6 +198,9 @@ func checkBase(field, raw string) error {
 // Name implements provider.Provider.
 func (p *Provider) Name() string { return p.cfg.Name }
 
+// DisplayName returns "GitHub", the provider's name for people.
+func (p *Provider) DisplayName() string { return "GitHub" }
+
 // Config returns a copy of the configuration with defaults filled in.
 func (p *Provider) Config() Config {
 	c := p.cfg

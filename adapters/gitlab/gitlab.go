@@ -116,6 +116,7 @@ func New(ctx context.Context, cfg Config) (*oidc.Provider, error) {
 	}
 	p, err := oidc.New(ctx, oidc.Config{
 		Name:         cfg.Name,
+		DisplayName:  "GitLab",
 		Issuer:       issuer,
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,

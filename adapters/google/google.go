@@ -199,6 +199,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	p, err := oidc.New(ctx, oidc.Config{
 		Name:         cfg.Name,
+		DisplayName:  "Google",
 		Issuer:       Issuer,
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,

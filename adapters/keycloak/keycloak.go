@@ -124,6 +124,7 @@ func New(ctx context.Context, cfg Config) (*oidc.Provider, error) {
 	issuer := Issuer(cfg.BaseURL, cfg.Realm)
 	p, err := oidc.New(ctx, oidc.Config{
 		Name:                  cfg.Name,
+		DisplayName:           "Keycloak",
 		Issuer:                issuer,
 		ClientID:              cfg.ClientID,
 		ClientSecret:          cfg.ClientSecret,

@@ -33,6 +33,10 @@ import (
 type Config struct {
 	// Name is the provider's route name, e.g. "github". Required.
 	Name string
+	// DisplayName is the provider's name for people ("GitHub"), shown on
+	// the middleware's built-in pages unless the app's Pages.Display names
+	// it. Optional; default: the pages show Name.
+	DisplayName string
 	// ClientID and ClientSecret are the registered client's credentials.
 	// ClientID is required; ClientSecret may be empty for public clients.
 	ClientID, ClientSecret string
@@ -295,6 +299,9 @@ func IsLoopback(host string) bool {
 
 // Name implements provider.Provider.
 func (a *Adapter) Name() string { return a.cfg.Name }
+
+// DisplayName returns Config.DisplayName, the provider's name for people.
+func (a *Adapter) DisplayName() string { return a.cfg.DisplayName }
 
 // RedirectURL returns Config.RedirectURL, the callback URL sent to the
 // provider ("" when unset). middleware.New checks it against the URL it

@@ -108,6 +108,10 @@ type IssuerValidatorFunc func(iss string, claims map[string]any) error
 type Config struct {
 	// Name is the provider's route name. Optional; default "oidc".
 	Name string
+	// DisplayName is the OP's name for people ("Okta"), shown on the
+	// middleware's built-in pages unless the app's Pages.Display names it.
+	// The presets set it. Optional; default: the pages show Name.
+	DisplayName string
 	// Issuer is the OP's issuer identifier, e.g.
 	// "https://accounts.example.com". Discovery reads
 	// {Issuer}/.well-known/openid-configuration (or DiscoveryURL), whose
@@ -431,6 +435,9 @@ func authMethod(cfg Config, supported []string) (AuthMethod, error) {
 
 // Name implements provider.Provider.
 func (p *Provider) Name() string { return p.cfg.Name }
+
+// DisplayName returns Config.DisplayName, the OP's name for people.
+func (p *Provider) DisplayName() string { return p.cfg.DisplayName }
 
 // RedirectURL returns Config.RedirectURL, the callback URL sent to the
 // OpenID Provider ("" when unset). middleware.New checks it against the

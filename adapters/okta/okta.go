@@ -123,6 +123,7 @@ func New(ctx context.Context, cfg Config) (*oidc.Provider, error) {
 	}
 	p, err := oidc.New(ctx, oidc.Config{
 		Name:                  cfg.Name,
+		DisplayName:           "Okta",
 		Issuer:                issuer,
 		ClientID:              cfg.ClientID,
 		ClientSecret:          cfg.ClientSecret,

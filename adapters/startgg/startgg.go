@@ -205,6 +205,7 @@ func New(cfg Config) (*Adapter, error) {
 		},
 	}
 	a.Adapter, err = oauth2.New(oauth2.Config{
+		DisplayName:          "start.gg",
 		Name:                 cfg.Name,
 		ClientID:             cfg.ClientID,
 		ClientSecret:         cfg.ClientSecret,

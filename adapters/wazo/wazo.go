@@ -205,6 +205,9 @@ func New(cfg Config) (*Provider, error) {
 // Name implements provider.Provider.
 func (p *Provider) Name() string { return p.cfg.Name }
 
+// DisplayName returns "Wazo", the provider's name for people.
+func (p *Provider) DisplayName() string { return "Wazo" }
+
 // APIHosts implements provider.APIHoster: the host of BaseURL, the only
 // host middleware.Auth.Client sends the user's X-Auth-Token to.
 func (p *Provider) APIHosts() []string { return []string{provider.HostOf(p.base)} }

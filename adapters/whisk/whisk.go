@@ -276,6 +276,9 @@ func (a *Adapter) AuthURL(req provider.AuthRequest) string {
 // Name implements provider.Provider.
 func (a *Adapter) Name() string { return a.oa.Name() }
 
+// DisplayName returns "Whisk", the provider's name for people.
+func (a *Adapter) DisplayName() string { return "Whisk" }
+
 // RedirectURL returns Config.RedirectURL, the callback URL sent to Whisk.
 // middleware.New checks it against the URL it serves the callback at.
 func (a *Adapter) RedirectURL() string { return a.oa.RedirectURL() }

@@ -3,6 +3,14 @@ package session
 // Internals the external index tests (package session_test, which can
 // import the index backends without an import cycle) look at.
 
+// ServiceEnvForTest, RandHexForTest and SharedPerTestForTest share the
+// internal tests' helpers with the external ones.
+var (
+	ServiceEnvForTest    = serviceEnv
+	RandHexForTest       = randHex
+	SharedPerTestForTest = sharedPerTest
+)
+
 // RecordKeyForTest is the store key of login id's record.
 func RecordKeyForTest(id string) string { return recordKey(id) }
 

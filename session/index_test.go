@@ -2,12 +2,9 @@ package session_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,38 +24,12 @@ import (
 	"github.com/gatehouse-auth/gatehouse/session/redisindex"
 )
 
-// serviceEnv returns the env var or skips (fails under CI=true).
-func serviceEnv(t testing.TB, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set and CI=true: start the services with scripts/services.sh start and source .gatehouse-services/env", name)
-		}
-		t.Skipf("%s not set: skipping (run scripts/services.sh start and source .gatehouse-services/env)", name)
-	}
-	return v
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-var perTest sync.Map // test name + key → value
-
-func sharedPerTest(t testing.TB, key string, mk func() any) any {
-	k := t.Name() + "\x00" + key
-	if v, ok := perTest.Load(k); ok {
-		return v
-	}
-	v, loaded := perTest.LoadOrStore(k, mk())
-	if !loaded {
-		t.Cleanup(func() { perTest.Delete(k) })
-	}
-	return v
-}
+// serviceEnv, randHex and sharedPerTest are the internal tests' helpers.
+var (
+	serviceEnv    = ServiceEnvForTest
+	randHex       = RandHexForTest
+	sharedPerTest = SharedPerTestForTest
+)
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 

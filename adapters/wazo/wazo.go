@@ -61,9 +61,11 @@ const (
 	// seconds.
 	MaxExpiration = 315360000
 	// ShortExpiration is the Expiration, in seconds, below which New logs
-	// a warning: a token that lives less than a minute is due for refresh
-	// almost as soon as it arrives, so nearly every request of a session
-	// makes a refresh call to wazo-auth.
+	// a warning: a session refreshes its token once two thirds of its
+	// lifetime have passed (the refresh margin is capped at a third of it),
+	// so a token of a few seconds means a refresh call to wazo-auth every
+	// few seconds for every active session, each one a new wazo-auth
+	// session.
 	ShortExpiration = 60
 )
 
@@ -185,7 +187,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	if cfg.Expiration < ShortExpiration {
 		cfg.Logger.LogAttrs(context.Background(), slog.LevelWarn,
-			"gatehouse: wazo Expiration is shorter than a minute; sessions will refresh on nearly every request",
+			"gatehouse: wazo Expiration is shorter than a minute; every active session will refresh its token every two thirds of it",
 			slog.String("provider", cfg.Name), slog.Int("expiration_seconds", cfg.Expiration), slog.Int("suggested_minimum_seconds", ShortExpiration))
 	}
 	return &Provider{

@@ -131,7 +131,7 @@ func New(ctx context.Context, cfg Config) (*oidc.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkClient(cfg.ClientID, cfg.RedirectURL, cfg.PostLogoutRedirectURL); err != nil {
+	if err := oidc.CheckClient(ErrConfig, cfg.ClientID, cfg.RedirectURL, cfg.PostLogoutRedirectURL); err != nil {
 		return nil, err
 	}
 	scopes := cfg.Scopes
@@ -162,21 +162,4 @@ func New(ctx context.Context, cfg Config) (*oidc.Provider, error) {
 		return nil, fmt.Errorf("auth0: %w", err)
 	}
 	return p, nil
-}
-
-func checkClient(clientID, redirectURL, postLogoutURL string) error {
-	if clientID == "" {
-		return configErr("ClientID", "is required")
-	}
-	if redirectURL != "" {
-		if err := oauth2.CheckURL(redirectURL); err != nil {
-			return configErr("RedirectURL", err.Error())
-		}
-	}
-	if postLogoutURL != "" {
-		if err := oauth2.CheckURL(postLogoutURL); err != nil {
-			return configErr("PostLogoutRedirectURL", err.Error())
-		}
-	}
-	return nil
 }

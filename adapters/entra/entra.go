@@ -242,18 +242,8 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		}
 		allowed = append(allowed, a)
 	}
-	if cfg.ClientID == "" {
-		return nil, configErr("ClientID", "is required")
-	}
-	if cfg.RedirectURL != "" {
-		if err := oauth2.CheckURL(cfg.RedirectURL); err != nil {
-			return nil, configErr("RedirectURL", err.Error())
-		}
-	}
-	if cfg.PostLogoutRedirectURL != "" {
-		if err := oauth2.CheckURL(cfg.PostLogoutRedirectURL); err != nil {
-			return nil, configErr("PostLogoutRedirectURL", err.Error())
-		}
+	if err := oidc.CheckClient(ErrConfig, cfg.ClientID, cfg.RedirectURL, cfg.PostLogoutRedirectURL); err != nil {
+		return nil, err
 	}
 	scopes := cfg.Scopes
 	if len(scopes) == 0 {

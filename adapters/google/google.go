@@ -149,13 +149,8 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.Name == "" {
 		cfg.Name = DefaultName
 	}
-	if cfg.ClientID == "" {
-		return nil, configErr("ClientID", "is required")
-	}
-	if cfg.RedirectURL != "" {
-		if err := oauth2.CheckURL(cfg.RedirectURL); err != nil {
-			return nil, configErr("RedirectURL", err.Error())
-		}
+	if err := oidc.CheckClient(ErrConfig, cfg.ClientID, cfg.RedirectURL, ""); err != nil { // Google has no end-session endpoint
+		return nil, err
 	}
 	domains := make([]string, 0, len(cfg.HostedDomains))
 	for _, d := range cfg.HostedDomains {

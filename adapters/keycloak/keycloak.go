@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg Config) (*oidc.Provider, error) {
 	if cfg.Realm == "" {
 		return nil, configErr("Realm", "is required")
 	}
-	if err := checkClient(cfg.ClientID, cfg.RedirectURL, cfg.PostLogoutRedirectURL); err != nil {
+	if err := oidc.CheckClient(ErrConfig, cfg.ClientID, cfg.RedirectURL, cfg.PostLogoutRedirectURL); err != nil {
 		return nil, err
 	}
 	issuer := Issuer(cfg.BaseURL, cfg.Realm)
@@ -149,21 +149,4 @@ func New(ctx context.Context, cfg Config) (*oidc.Provider, error) {
 		return nil, fmt.Errorf("keycloak: %w", err)
 	}
 	return p, nil
-}
-
-func checkClient(clientID, redirectURL, postLogoutURL string) error {
-	if clientID == "" {
-		return configErr("ClientID", "is required")
-	}
-	if redirectURL != "" {
-		if err := oauth2.CheckURL(redirectURL); err != nil {
-			return configErr("RedirectURL", err.Error())
-		}
-	}
-	if postLogoutURL != "" {
-		if err := oauth2.CheckURL(postLogoutURL); err != nil {
-			return configErr("PostLogoutRedirectURL", err.Error())
-		}
-	}
-	return nil
 }

@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg Config) (*oidc.Provider, error) {
 		}
 		issuer += "/oauth2/" + id
 	}
-	if err := checkClient(cfg.ClientID, cfg.RedirectURL, cfg.PostLogoutRedirectURL); err != nil {
+	if err := oidc.CheckClient(ErrConfig, cfg.ClientID, cfg.RedirectURL, cfg.PostLogoutRedirectURL); err != nil {
 		return nil, err
 	}
 	scopes := cfg.Scopes
@@ -165,21 +165,4 @@ func domainURL(domain string) (string, error) {
 		return "", configErr("Domain", fmt.Sprintf("must be the Okta domain, not the admin console's (%s): drop \"-admin\"", u.Hostname()))
 	}
 	return u.Scheme + "://" + u.Host, nil
-}
-
-func checkClient(clientID, redirectURL, postLogoutURL string) error {
-	if clientID == "" {
-		return configErr("ClientID", "is required")
-	}
-	if redirectURL != "" {
-		if err := oauth2.CheckURL(redirectURL); err != nil {
-			return configErr("RedirectURL", err.Error())
-		}
-	}
-	if postLogoutURL != "" {
-		if err := oauth2.CheckURL(postLogoutURL); err != nil {
-			return configErr("PostLogoutRedirectURL", err.Error())
-		}
-	}
-	return nil
 }

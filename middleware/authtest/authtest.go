@@ -14,7 +14,9 @@ package authtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -55,22 +57,26 @@ func NewSession(ctx context.Context, a *middleware.Auth, id provider.Identity, t
 	if tok == nil {
 		tok = Token()
 	}
-	sm := a.Sessions().Sessions()
-	ctx, err := sm.Load(ctx, "")
-	if err != nil {
-		return nil, err
+	// Saved as the callback of a real login saves it: inside a.Wrap, so
+	// the stored session is exactly what a browser's next request loads
+	// (the first request after NewSession writes nothing back).
+	var saveErr error
+	h := a.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		saveErr = a.Sessions().SaveLogin(r.Context(), &session.Login{Provider: id.Provider, Identity: id, Token: tok.Clone(), LoginAt: time.Now()})
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+	if saveErr != nil {
+		return nil, saveErr
 	}
-	if err := a.Sessions().SaveLogin(ctx, &session.Login{Provider: id.Provider, Identity: id, Token: tok.Clone(), LoginAt: time.Now()}); err != nil {
-		return nil, err
+	name := a.Sessions().Sessions().Cookie.Name
+	for _, c := range w.Result().Cookies() {
+		if c.Name == name && c.Value != "" {
+			return c, nil
+		}
 	}
-	value, expiry, err := sm.Commit(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &http.Cookie{
-		Name: sm.Cookie.Name, Value: value, Path: "/", Expires: expiry,
-		HttpOnly: true, Secure: sm.Cookie.Secure, SameSite: http.SameSiteLaxMode,
-	}, nil
+	return nil, fmt.Errorf("the session was not saved (status %d)", w.Code)
 }
 
 // Context returns ctx carrying id and scopes as middleware.IdentityFrom

@@ -44,6 +44,25 @@ func TestLoginPassesRequire(t *testing.T) {
 	}
 }
 
+// TestLoginSessionAsStored: the session Login creates is stored as a real
+// login stores it, so the first request on it (idle timeout on, the
+// default) has nothing to write back: no Set-Cookie.
+func TestLoginSessionAsStored(t *testing.T) {
+	a := flowtest.NewAuth(t)
+	h := a.Wrap(a.Require(http.HandlerFunc(whoami)))
+	c := authtest.Login(t, a, provider.Identity{Provider: "alpha", Subject: "u-42"}, nil)
+	req := httptest.NewRequest(http.MethodGet, "https://app.example/x", nil)
+	req.AddCookie(c)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if sc := rec.Header().Get("Set-Cookie"); sc != "" {
+		t.Fatalf("first request wrote the session back: Set-Cookie %q", sc)
+	}
+}
+
 func TestLoginScopes(t *testing.T) {
 	a := flowtest.NewAuth(t)
 	h := a.Wrap(a.RequireScopes("admin")(http.HandlerFunc(whoami)))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -62,10 +63,17 @@ const (
 	outTransient                // upstream, lock or store failure; rec is the latest known
 )
 
+// result is the outcome of one shared refresh, given to every caller that
+// waited for it.
 type result struct {
 	kind outcome
 	rec  *record
 	err  error
+	// saved is set by the caller that puts rec into its session copy.
+	// The callers of one shared refresh hold the same session (a login
+	// lives in one: record.SessionToken), so one session write is enough;
+	// see adopt.
+	saved atomic.Bool
 }
 
 func (m *Manager) token(ctx context.Context, p provider.Provider, force bool, stale *provider.Token) (*provider.Token, error) {
@@ -106,6 +114,9 @@ func (m *Manager) token(ctx context.Context, p provider.Provider, force bool, st
 	ch := m.sf.DoChan(key, func() (any, error) {
 		return m.sharedRefresh(context.WithoutCancel(ctx), p, &shared, force, staleAT), nil
 	})
+	if m.testJoined != nil {
+		m.testJoined()
+	}
 	var res *result
 	select {
 	case r := <-ch:
@@ -127,12 +138,12 @@ func (m *Manager) apply(ctx context.Context, sm *scs.SessionManager, ls *loginSt
 		sm.Remove(ctx, keyLogin)
 		return nil, ErrReauthRequired
 	case outFresh:
-		m.adopt(ctx, sm, ls, res.rec)
+		m.adopt(ctx, sm, ls, res)
 		return cloneToken(res.rec.Token), nil
 	}
 	best := ls.Token
 	if res.rec != nil && res.rec.Token != nil && res.rec.Version > ls.Version {
-		m.adopt(ctx, sm, ls, res.rec)
+		m.adopt(ctx, sm, ls, res)
 		best = res.rec.Token
 	}
 	if !force && best.ValidAt(m.now()) {
@@ -144,10 +155,20 @@ func (m *Manager) apply(ctx context.Context, sm *scs.SessionManager, ls *loginSt
 	return nil, fmt.Errorf("session: refresh: %w: %w", provider.ErrUnavailable, res.err)
 }
 
-// adopt puts rec's token set into this caller's session copy when it
-// differs from it.
-func (m *Manager) adopt(ctx context.Context, sm *scs.SessionManager, ls *loginState, rec *record) {
+// adopt puts the shared result's token set into this caller's session copy
+// when it differs from it — in one caller only. The others serve the token
+// without modifying their copies, so a thousand requests waiting on one
+// refresh cause one session write (one store round trip), not a thousand
+// writes of the same bytes. A copy that stays stale (saved anyway by a
+// request that changes the session for another reason) is harmless: the
+// record is authoritative, and the copy's due token is replaced by the
+// record's on its next use.
+func (m *Manager) adopt(ctx context.Context, sm *scs.SessionManager, ls *loginState, res *result) {
+	rec := res.rec
 	if rec.Version == ls.Version && rec.Token.AccessToken == ls.Token.AccessToken {
+		return
+	}
+	if !res.saved.CompareAndSwap(false, true) {
 		return
 	}
 	n := *ls
@@ -181,27 +202,24 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 		return !m.needsRefresh(id, t, obtainedAt(ls.LoginAt, rec.RefreshedAt), m.now())
 	}
 
-	// Another request, or another instance, may have refreshed already:
-	// a read costs less than the lock.
-	rec, err := m.readRecord(ctx, id)
-	switch {
-	case err != nil:
-		return &result{kind: outTransient, err: err}
-	case rec == nil:
-		return &result{kind: outGone}
-	case usable(rec):
-		return &result{kind: outFresh, rec: rec}
-	}
+	// No refresh now while the login backs off or the provider's breaker
+	// is open; the record may still hold a token another instance got.
 	if wait := m.backoffWait(id); wait > 0 {
-		return &result{kind: outTransient, rec: rec, err: &provider.Error{
+		return m.refused(ctx, id, usable, &provider.Error{
 			Provider: p.Name(), Op: "refresh", Kind: provider.ErrUnavailable, RetryAfter: wait,
 			Err: errors.New("backing off after a failed refresh"),
-		}}
+		})
 	}
 	if wait := m.breaker.wait(p.Name()); wait > 0 {
-		return &result{kind: outTransient, rec: rec, err: circuitOpenError(p, wait)}
+		return m.refused(ctx, id, usable, circuitOpenError(p, wait))
 	}
 
+	// The lock first, then one read: whoever held the lock before us
+	// (another instance) may have refreshed, and reading only under the
+	// lock keeps the round trips before the upstream call to the lock's
+	// and one read. Under a burst those round trips queue behind every
+	// arriving request's session read, so each one saved shortens the
+	// wait of all of them.
 	unlock, err := m.locker.Lock(ctx, lockKey(id))
 	if err != nil {
 		if ctx.Err() != nil {
@@ -209,12 +227,12 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 		} else {
 			err = fmt.Errorf("session: refresh lock: %w: %w", ErrStoreUnavailable, err)
 		}
-		return &result{kind: outTransient, rec: rec, err: err}
+		return &result{kind: outTransient, err: err}
 	}
 	defer unlock()
 
-	// Re-read under the lock: the holder before us may have refreshed.
-	if rec, err = m.readRecord(ctx, id); err != nil {
+	rec, err := m.readRecord(ctx, id)
+	if err != nil {
 		return &result{kind: outTransient, err: err}
 	} else if rec == nil {
 		return &result{kind: outGone}
@@ -285,6 +303,22 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 		slog.String("login", m.logID(id)), slog.Any("token", next.Token))
 	m.tokenChanged(ctx, id, old, next.Token)
 	return &result{kind: outFresh, rec: &next}
+}
+
+// refused is the result of a refresh that is not tried now (refusal):
+// the record's token when it is usable (another instance refreshed), else
+// the refusal with the latest known record, for serve-while-valid.
+func (m *Manager) refused(ctx context.Context, id string, usable func(*record) bool, refusal error) *result {
+	rec, err := m.readRecord(ctx, id)
+	switch {
+	case err != nil:
+		return &result{kind: outTransient, err: err}
+	case rec == nil:
+		return &result{kind: outGone}
+	case usable(rec):
+		return &result{kind: outFresh, rec: rec}
+	}
+	return &result{kind: outTransient, rec: rec, err: refusal}
 }
 
 // refreshCapped calls p.Refresh within the MaxConcurrentRefreshes cap,

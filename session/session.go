@@ -171,26 +171,29 @@ type Config struct {
 // Manager keeps Gatehouse's per-browser state in an scs session. It is safe
 // for concurrent use.
 type Manager struct {
-	sm        *scs.SessionManager
-	bearerSM  *scs.SessionManager // loads sessions for LoadByLoginID when ctx already has one
-	ownStore  *memStore           // the default store, stopped by Close
-	locker    Locker
-	cfg       Config
-	now       func() time.Time
-	wall      func() time.Time // the store's clock (scs's: time.Now), for idle expiries
-	log       *slog.Logger
-	logSalt   [16]byte
-	sf        singleflight.Group
-	backoffMu sync.Mutex
-	backoff   map[string]backoffState
-	graves    tombstones    // destroyed session keys LoadAndSave must not bring back
-	cleared   tombstones    // login IDs ended here (logout, invalid_grant): stale copies must not serve
-	records   *recordCache  // opened login records by their sealed bytes
-	refreshes chan struct{} // MaxConcurrentRefreshes slots; nil: no cap
-	breaker   *breaker      // per-provider circuit breaker (refresh path only)
-	tel       *telemetry.Telemetry
-	observers atomic.Pointer[[]TokenObserver]
-	index     *indexState // nil without Config.Index
+	sm       *scs.SessionManager
+	bearerSM *scs.SessionManager // loads sessions for LoadByLoginID when ctx already has one
+	ownStore *memStore           // the default store, stopped by Close
+	locker   Locker
+	cfg      Config
+	now      func() time.Time
+	wall     func() time.Time // the store's clock (scs's: time.Now), for idle expiries
+	log      *slog.Logger
+	logSalt  [16]byte
+	sf       singleflight.Group
+	// testJoined, set by tests only, is called by each caller that is
+	// about to wait for a shared refresh.
+	testJoined func()
+	backoffMu  sync.Mutex
+	backoff    map[string]backoffState
+	graves     tombstones    // destroyed session keys LoadAndSave must not bring back
+	cleared    tombstones    // login IDs ended here (logout, invalid_grant): stale copies must not serve
+	records    *recordCache  // opened login records by their sealed bytes
+	refreshes  chan struct{} // MaxConcurrentRefreshes slots; nil: no cap
+	breaker    *breaker      // per-provider circuit breaker (refresh path only)
+	tel        *telemetry.Telemetry
+	observers  atomic.Pointer[[]TokenObserver]
+	index      *indexState // nil without Config.Index
 }
 
 // TokenObserver is told of every change of a login's token set, exactly

@@ -40,13 +40,14 @@ func idleStep(idle time.Duration) time.Duration {
 
 // loadState is the per-request state of LoadAndSave: the context the
 // session is loaded with (so that the store sees it in FindCtx and
-// CommitCtx), the bytes loaded, and whether the commit was skipped. One
-// allocation per request that carries a session cookie.
+// CommitCtx, and Loaded finds it), the bytes loaded, and whether the
+// commit was skipped. One allocation per request, with the saveWriter.
 type loadState struct {
 	context.Context
-	key     string // store key loaded; "" until found
-	loaded  []byte // bytes found under key (never changed)
-	skipped bool   // the last commit wrote nothing (unchanged, expiry still ahead)
+	m       *Manager // whose LoadAndSave loaded the session (see Loaded)
+	key     string   // store key loaded; "" until found
+	loaded  []byte   // bytes found under key (never changed)
+	skipped bool     // the last commit wrote nothing (unchanged, expiry still ahead)
 }
 
 type loadStateKey struct{}
@@ -57,6 +58,14 @@ func (s *loadState) Value(k any) any {
 		return s
 	}
 	return s.Context.Value(k)
+}
+
+// Loaded reports whether ctx is a request's context inside this Manager's
+// [Manager.LoadAndSave]: its session is loaded, and saved when the
+// response starts.
+func (m *Manager) Loaded(ctx context.Context) bool {
+	s := loadStateFrom(ctx)
+	return s != nil && s.m == m
 }
 
 func loadStateFrom(ctx context.Context) *loadState {
@@ -99,13 +108,53 @@ func (s idleStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 	if !deadline.IsZero() && deadline.Before(exp) {
 		exp = deadline
 	}
-	if st != nil && st.key == key && s.unchanged(st.loaded, b, deadline, now) {
-		st.skipped = true
-		return nil
+	var change recentCommit
+	if st != nil && st.key == key {
+		if s.unchanged(st.loaded, b, deadline, now) {
+			st.skipped = true
+			return nil
+		}
+		if lo, _, ok := idleSlotOf(st.loaded); ok && uniqueStamp(idleStamp(st.loaded, lo), deadline) {
+			change = recentCommit{from: s.m.commits.version(st.loaded), to: s.m.commits.sum(b, off), expiry: exp}
+			if s.m.commits.claim(key, change, now, func(e time.Time) bool { return s.fresh(e, deadline, now) }) {
+				st.skipped = true // the same change is stored, or being stored (see recentcommits.go)
+				return nil
+			}
+		}
 	}
 	b = bytes.Clone(b) // Encode's bytes may be its cache's: never modified
 	setIdleStamp(b, off, exp)
-	return s.CtxStore.CommitCtx(ctx, key, b, exp)
+	if change.to.n == 0 {
+		s.m.commits.forget(key)
+	}
+	if err := s.CtxStore.CommitCtx(ctx, key, b, exp); err != nil {
+		s.m.commits.forget(key)
+		return err
+	}
+	return nil
+}
+
+// uniqueStamp reports whether a loaded idle stamp names one write: it was
+// set (not zero) and not capped at the absolute deadline, which every
+// write in a session's last IdleTimeout shares.
+func uniqueStamp(stamp, deadline time.Time) bool {
+	return !stamp.IsZero() && (deadline.IsZero() || stamp.Before(deadline))
+}
+
+// DeleteCtx implements scs.CtxStore.
+func (s idleStore) DeleteCtx(ctx context.Context, key string) error {
+	s.m.commits.forget(key)
+	return s.CtxStore.DeleteCtx(ctx, key)
+}
+
+// fresh reports whether a session stored with expiry needs no write to
+// move it: the expiry is at least now+idle−step, or already the absolute
+// deadline.
+func (s idleStore) fresh(expiry, deadline, now time.Time) bool {
+	if !deadline.IsZero() && !expiry.Before(deadline) {
+		return true
+	}
+	return expiry.Sub(now) >= s.idle-s.step
 }
 
 // unchanged reports whether writing b over loaded would change nothing
@@ -119,13 +168,7 @@ func (s idleStore) unchanged(loaded, b []byte, deadline, now time.Time) bool {
 		return false
 	}
 	stamp := idleStamp(loaded, lo)
-	if stamp.IsZero() {
-		return false
-	}
-	if !deadline.IsZero() && !stamp.Before(deadline) {
-		return true // already stored until the absolute deadline
-	}
-	return stamp.Sub(now) >= s.idle-s.step
+	return !stamp.IsZero() && s.fresh(stamp, deadline, now)
 }
 
 // ctxStore returns s with its Ctx methods (through the plain ones when s
@@ -182,15 +225,10 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 		w.Header().Add("Vary", "Cookie")
 		token := cookieValue(r, sm.Cookie.Name)
 		ctx := r.Context()
-		var sw *saveWriter
-		if idle > 0 && token != "" {
-			rs := &requestState{st: loadState{Context: ctx}} // one allocation for both
-			sw, ctx = &rs.sw, &rs.st
-			sw.st = &rs.st
-		} else {
-			sw = &saveWriter{}
-		}
-		ctx, err := sm.Load(ctx, token)
+		rs := &requestState{st: loadState{Context: ctx, m: m}} // one allocation for both
+		sw := &rs.sw
+		sw.st = &rs.st
+		ctx, err := sm.Load(&rs.st, token)
 		if err != nil {
 			sm.ErrorFunc(w, r, err)
 			return
@@ -204,8 +242,7 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 	})
 }
 
-// requestState is LoadAndSave's state for a request with a session
-// cookie and an IdleTimeout.
+// requestState is LoadAndSave's state for a request.
 type requestState struct {
 	st loadState
 	sw saveWriter

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -69,11 +68,6 @@ type result struct {
 	kind outcome
 	rec  *record
 	err  error
-	// saved is set by the caller that puts rec into its session copy.
-	// The callers of one shared refresh hold the same session (a login
-	// lives in one: record.SessionToken), so one session write is enough;
-	// see adopt.
-	saved atomic.Bool
 }
 
 func (m *Manager) token(ctx context.Context, p provider.Provider, force bool, stale *provider.Token) (*provider.Token, error) {
@@ -156,19 +150,12 @@ func (m *Manager) apply(ctx context.Context, sm *scs.SessionManager, ls *loginSt
 }
 
 // adopt puts the shared result's token set into this caller's session copy
-// when it differs from it — in one caller only. The others serve the token
-// without modifying their copies, so a thousand requests waiting on one
-// refresh cause one session write (one store round trip), not a thousand
-// writes of the same bytes. A copy that stays stale (saved anyway by a
-// request that changes the session for another reason) is harmless: the
-// record is authoritative, and the copy's due token is replaced by the
-// record's on its next use.
+// when it differs from it. Every waiting caller does, so that the rest of
+// its request sees the new set; their identical saves are written once
+// (see recentcommits.go).
 func (m *Manager) adopt(ctx context.Context, sm *scs.SessionManager, ls *loginState, res *result) {
 	rec := res.rec
 	if rec.Version == ls.Version && rec.Token.AccessToken == ls.Token.AccessToken {
-		return
-	}
-	if !res.saved.CompareAndSwap(false, true) {
 		return
 	}
 	n := *ls

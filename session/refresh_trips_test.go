@@ -1,7 +1,9 @@
 package session
 
 import (
-	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,10 +15,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// countingStore counts reads of login records.
+// countingStore counts reads of login records and writes of sessions.
 type countingStore struct {
 	scs.Store
-	recordReads atomic.Int64
+	recordReads   atomic.Int64
+	sessionWrites atomic.Int64
 }
 
 func (s *countingStore) Find(key string) ([]byte, bool, error) {
@@ -26,41 +29,62 @@ func (s *countingStore) Find(key string) ([]byte, bool, error) {
 	return s.Store.Find(key)
 }
 
-// TestSharedRefreshCosts: the callers waiting on one refresh cost the store
-// one record read before the upstream call (under the lock: no read
-// before it) and one session write between them (one caller puts the new
-// token set into its session copy; the others serve it unchanged).
+func (s *countingStore) Commit(key string, b []byte, expiry time.Time) error {
+	if !strings.HasPrefix(key, "gatehouse:") {
+		s.sessionWrites.Add(1)
+	}
+	return s.Store.Commit(key, b, expiry)
+}
+
+// TestSharedRefreshCosts: requests of one session waiting on one refresh
+// cost the store one record read before the upstream call (under the
+// lock: no read before it) and one session write after it. Every request
+// sees the new token set in its own session copy (CurrentLogin after
+// Token); the identical saves that follow are written once.
 func TestSharedRefreshCosts(t *testing.T) {
 	store := &countingStore{Store: memstore.NewWithCleanupInterval(0)}
-	sc := storeCase{"counting", func(testing.TB) (scs.Store, redis.UniversalClient) { return store, nil }}
-	e := newEnv(t, sc)
+	e := newEnv(t, storeCase{"counting", func(testing.TB) (scs.Store, redis.UniversalClient) { return store, nil }})
+	cookie, _, _ := e.login(10 * time.Minute)
+	h := e.m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, err := e.m.Token(r.Context(), e.prov)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		l, err := e.m.CurrentLogin(r.Context())
+		if err != nil || l == nil || l.Token.AccessToken != tok.AccessToken {
+			http.Error(w, "the session copy does not hold the token Token returned", http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, tok.AccessToken)
+	}))
+	serve := func() *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(&http.Cookie{Name: e.sm.Cookie.Name, Value: cookie})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	// A first request stores the session as requests through LoadAndSave
+	// do (with its idle stamp); then the token expires.
+	if w := serve(); w.Code != http.StatusOK {
+		t.Fatalf("first request: %d %s", w.Code, w.Body)
+	}
+	e.clock.Advance(11 * time.Minute)
 	e.prov.gate = make(chan struct{})
 	e.prov.entered = make(chan struct{}, 1)
-	cookie, _, _ := e.loginAged(5 * time.Second)
-	e.clock.Advance(10 * time.Second) // expired
 	store.recordReads.Store(0)
+	store.sessionWrites.Store(0)
+
 	const n = 20
 	var joined sync.WaitGroup
 	joined.Add(n)
 	e.m.testJoined = joined.Done
-
-	ctxs := make([]context.Context, n)
-	for i := range ctxs {
-		ctxs[i] = e.request(cookie)
-	}
 	var wg sync.WaitGroup
-	tokens := make([]string, n)
+	replies := make([]*httptest.ResponseRecorder, n)
 	start := func(i int) {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tok, err := e.m.Token(ctxs[i], e.prov)
-			if err != nil {
-				t.Errorf("caller %d: %v", i, err)
-				return
-			}
-			tokens[i] = tok.AccessToken
-		}()
+		go func() { defer wg.Done(); replies[i] = serve() }()
 	}
 	start(0)
 	<-e.prov.entered // the shared refresh is at the upstream
@@ -74,21 +98,58 @@ func TestSharedRefreshCosts(t *testing.T) {
 	close(e.prov.gate)
 	wg.Wait()
 
-	modified := 0 // session copies that took up the new token set
-	for i, ctx := range ctxs {
-		if tokens[i] != tokens[0] || tokens[i] == "" {
-			t.Fatalf("caller %d got %q, caller 0 %q", i, tokens[i], tokens[0])
+	cookies := 0
+	for i, w := range replies {
+		if w.Code != http.StatusOK || w.Body.String() != replies[0].Body.String() {
+			t.Fatalf("request %d: %d %q (request 0: %q)", i, w.Code, w.Body, replies[0].Body)
 		}
-		// (Status is Modified for every copy: scs marks each session
-		// loaded with an IdleTimeout as modified.)
-		if _, ls := e.m.sessionLogin(ctx); ls != nil && ls.Token.AccessToken == tokens[0] {
-			modified++
+		if w.Header().Get("Set-Cookie") != "" {
+			cookies++
 		}
 	}
-	if modified != 1 {
-		t.Errorf("%d session copies modified, want 1", modified)
+	if got := store.sessionWrites.Load(); got != 1 {
+		t.Errorf("session writes: %d, want 1", got)
+	}
+	if cookies != 1 {
+		t.Errorf("%d responses set the cookie, want 1", cookies)
 	}
 	if got := e.prov.refreshes.Load(); got != 1 {
 		t.Errorf("refreshes: %d, want 1", got)
+	}
+	// The next request loads the stored session: the new token, nothing
+	// to refresh or write.
+	e.m.testJoined = nil
+	if w := serve(); w.Code != http.StatusOK || w.Body.String() != replies[0].Body.String() || store.sessionWrites.Load() != 1 {
+		t.Errorf("next request: %d %q, session writes %d", w.Code, w.Body, store.sessionWrites.Load())
+	}
+}
+
+// TestIdenticalCommitsAcrossInstances: a change is written again when the
+// session it starts from has the same contents as before but was written
+// since (here by another instance): a value set on instance a, removed on
+// b, set again on a is stored.
+func TestIdenticalCommitsAcrossInstances(t *testing.T) {
+	sc := storeCases()[0] // memstore, shared by both instances
+	a := newEnv(t, sc)
+	b := newEnvWith(t, sc, a.clock, a.prov)
+	cookie, _, _ := a.login(time.Hour)
+	step := func(e *env, f func(r *http.Request)) string {
+		var got string
+		h := e.m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			f(r)
+			got = e.sm.GetString(r.Context(), "flash")
+		}))
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(&http.Cookie{Name: e.sm.Cookie.Name, Value: cookie})
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		return got
+	}
+	set := func(r *http.Request) { a.sm.Put(r.Context(), "flash", "hello") }
+	step(a, func(*http.Request) {}) // stored with its idle stamp
+	step(a, set)
+	step(b, func(r *http.Request) { b.sm.Remove(r.Context(), "flash") })
+	step(a, set)
+	if got := step(b, func(*http.Request) {}); got != "hello" {
+		t.Fatalf("after set, remove (elsewhere), set: flash = %q, want it stored", got)
 	}
 }

@@ -186,11 +186,12 @@ type Manager struct {
 	testJoined func()
 	backoffMu  sync.Mutex
 	backoff    map[string]backoffState
-	graves     tombstones    // destroyed session keys LoadAndSave must not bring back
-	cleared    tombstones    // login IDs ended here (logout, invalid_grant): stale copies must not serve
-	records    *recordCache  // opened login records by their sealed bytes
-	refreshes  chan struct{} // MaxConcurrentRefreshes slots; nil: no cap
-	breaker    *breaker      // per-provider circuit breaker (refresh path only)
+	graves     tombstones     // destroyed session keys LoadAndSave must not bring back
+	cleared    tombstones     // login IDs ended here (logout, invalid_grant): stale copies must not serve
+	records    *recordCache   // opened login records by their sealed bytes
+	commits    *recentCommits // session changes written by LoadAndSave (recentcommits.go)
+	refreshes  chan struct{}  // MaxConcurrentRefreshes slots; nil: no cap
+	breaker    *breaker       // per-provider circuit breaker (refresh path only)
 	tel        *telemetry.Telemetry
 	observers  atomic.Pointer[[]TokenObserver]
 	index      *indexState // nil without Config.Index
@@ -272,7 +273,7 @@ func New(cfg Config) (*Manager, error) {
 		cfg.MaxConcurrentRefreshes = 64
 	}
 	m := &Manager{cfg: cfg, now: cfg.Now, wall: time.Now, log: cfg.Logger, locker: cfg.Locker, backoff: map[string]backoffState{},
-		records: newRecordCache(recordCacheSize)}
+		records: newRecordCache(recordCacheSize), commits: newRecentCommits()}
 	if cfg.MaxConcurrentRefreshes > 0 {
 		m.refreshes = make(chan struct{}, cfg.MaxConcurrentRefreshes)
 	}

@@ -594,18 +594,15 @@ func (a *Auth) LoginURL(providerName, returnTo string) string {
 // that names Wrap. Do not wrap with the scs manager's own LoadAndSave in
 // addition.
 func (a *Auth) Wrap(h http.Handler) http.Handler {
-	marked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadedKey, a)))
-	})
-	return a.sessions.LoadAndSave(marked)
+	return a.sessions.LoadAndSave(h)
 }
 
-// ensureLoaded runs h inside Wrap unless a Wrap of this Auth is already
-// around the request.
+// ensureLoaded runs h inside Wrap unless a Wrap of this Auth (of its
+// session manager) is already around the request.
 func (a *Auth) ensureLoaded(h http.Handler) http.Handler {
 	wrapped := a.Wrap(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Context().Value(loadedKey) == a {
+		if a.sessions.Loaded(r.Context()) {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -616,7 +613,7 @@ func (a *Auth) ensureLoaded(h http.Handler) http.Handler {
 // hasSession reports whether ctx carries a session of a's manager.
 // Without one it logs, once per Auth, which call needed it and the fix.
 func (a *Auth) hasSession(ctx context.Context, what string) bool {
-	if ctx.Value(loadedKey) == a || scsHasSession(a.sessions.Sessions(), ctx) {
+	if a.sessions.Loaded(ctx) || scsHasSession(a.sessions.Sessions(), ctx) {
 		return true
 	}
 	a.noSession.Do(func() {

@@ -20,7 +20,6 @@ func (k *ctxKey) String() string { return "gatehouse context value " + k.name }
 
 var (
 	authKey   = &ctxKey{"auth"}
-	loadedKey = &ctxKey{"session loaded"}
 )
 
 // authInfo is what Require, Optional and WithIdentity put into the

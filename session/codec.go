@@ -127,6 +127,11 @@ func (c Codec) Encode(deadline time.Time, values map[string]any) ([]byte, error)
 			return nil, fmt.Errorf("session: encoded session exceeds %d bytes: %w", MaxSessionSize, ErrTooLarge)
 		}
 	}
+	if c.cache != nil {
+		// Requests that save the same values (those waiting on one
+		// refresh take up one new login state) reuse these bytes.
+		c.cache.put(b, deadline, values)
+	}
 	return b, nil
 }
 

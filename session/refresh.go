@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -68,6 +69,13 @@ type result struct {
 	kind outcome
 	rec  *record
 	err  error
+
+	// The login state adopt last made from a caller's (from → to). The
+	// callers of one refresh mostly hold the very same decoded state
+	// (the Codec's decode cache shares it), so they take up one new
+	// value, which the Codec then encodes once for all of them.
+	mu       sync.Mutex
+	from, to *loginState
 }
 
 func (m *Manager) token(ctx context.Context, p provider.Provider, force bool, stale *provider.Token) (*provider.Token, error) {
@@ -158,11 +166,17 @@ func (m *Manager) adopt(ctx context.Context, sm *scs.SessionManager, ls *loginSt
 	if rec.Version == ls.Version && rec.Token.AccessToken == ls.Token.AccessToken {
 		return
 	}
-	n := *ls
-	n.Token = cloneToken(rec.Token)
-	n.Version = rec.Version
-	n.RefreshedAt = rec.RefreshedAt
-	sm.Put(ctx, keyLogin, &n)
+	res.mu.Lock()
+	if res.from != ls || res.to == nil {
+		n := *ls
+		n.Token = cloneToken(rec.Token)
+		n.Version = rec.Version
+		n.RefreshedAt = rec.RefreshedAt
+		res.from, res.to = ls, &n
+	}
+	n := res.to // shared: never changed in place, like every login state
+	res.mu.Unlock()
+	sm.Put(ctx, keyLogin, n)
 }
 
 // sharedRefresh is the single refresh of one login, run once however many

@@ -12,7 +12,9 @@
 #      (IdleTimeout 30 min, Lifetime 8 h) as Gatehouse, and a complete
 #      golang-jwt bearer middleware, request and recorder included;
 #   2. refresh under load (TestRefreshUnderLoad: 1,000 concurrent requests on
-#      one expired session, 50 ms upstream refresh);
+#      one expired session, 50 ms upstream refresh by a fake in its own
+#      process; memory store with a new and with an open upstream
+#      connection, and Redis store and lock);
 #   3. loopback load (internal/cmd/loadgen: the demo's protected and bare
 #      routes, 10 s, 50 connections, 127.0.0.1 only).
 #
@@ -101,7 +103,7 @@ awk '
 
 echo
 echo "== refresh under load"
-go test -run '^TestRefreshUnderLoad$' -count=1 -v ./middleware/ | grep -o 'refresh under load:.*' || {
+go test -run '^TestRefreshUnderLoad$' -count=1 -v ./middleware/ | grep -o 'refresh under load (.*' || {
 	echo "TestRefreshUnderLoad failed"
 	exit 1
 }

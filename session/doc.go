@@ -27,7 +27,7 @@
 // (plus a little jitter). Concurrent calls for one login share one refresh
 // (golang.org/x/sync/singleflight) that runs detached from any single
 // request; across instances the [Locker] (session/redislock for Redis)
-// serialises refreshes, and the record is re-read after the lock is taken.
+// serialises refreshes, and the login's record is read once the lock is taken.
 // invalid_grant ends the login ([ErrReauthRequired]); a transient failure
 // keeps the session, serves the token while it is valid and backs off
 // (Config.BackoffMin to Config.BackoffMax). Consecutive transient failures

@@ -19,7 +19,7 @@ import (
 // through p when it expires within its refresh margin (Leeway, capped at a
 // third of the lifetime the upstream gave the token: see Config.Leeway) —
 // exactly once per session however many requests ask at once (in-process
-// singleflight + Locker across instances, re-read after taking the lock),
+// singleflight + Locker across instances, the record read only under the lock),
 // the refreshed set written to the store before anyone uses it.
 // Errors: ErrNotLoggedIn; ErrReauthRequired (invalid_grant: the login is cleared);
 // a transient upstream failure while the current token is still valid returns the

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -64,9 +65,14 @@ func runUpstreamChild(delay string) int {
 	})
 	issued := srv.IssueToken(benchClientID, oauth2test.User{Subject: "user-123456"}, []string{"openid", "profile"})
 	srv.Fail(oauth2test.EndpointToken, oauth2test.Failure{Delay: d, Times: -1})
+	calls, err := url.Parse(srv.TokenURL())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "upstream child:", err)
+		return 2
+	}
+	calls.Path = "/test/calls"
 	info := upstreamInfo{AuthURL: srv.AuthorizeURL(), TokenURL: srv.TokenURL(), UserInfoURL: srv.UserInfoURL(),
-		CallsURL: srv.AuthorizeURL()[:len(srv.AuthorizeURL())-len(srv.Config().Paths.Authorize)] + "/test/calls",
-		Access: issued.AccessToken, Refresh: issued.RefreshToken, Scopes: issued.Scopes}
+		CallsURL: calls.String(), Access: issued.AccessToken, Refresh: issued.RefreshToken, Scopes: issued.Scopes}
 	if err := json.NewEncoder(os.Stdout).Encode(info); err != nil {
 		return 2
 	}

@@ -18,9 +18,7 @@ type ctxKey struct{ name string }
 
 func (k *ctxKey) String() string { return "gatehouse context value " + k.name }
 
-var (
-	authKey   = &ctxKey{"auth"}
-)
+var authKey = &ctxKey{"auth"}
 
 // authInfo is what Require, Optional and WithIdentity put into the
 // context, as one value (one allocation, one lookup per accessor).

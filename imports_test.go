@@ -136,7 +136,7 @@ func allowedInternal(p, q string, test bool) (bool, string) {
 			return true, "" // session/redislock builds on session
 		case under(q, p):
 			return true, ""
-		case test && (q == "provider/providertest" || isFake(q) || under(q, "adapters")):
+		case test && (q == "provider/providertest" || isFake(q) || under(q, "adapters") || q == "internal/servicetest"):
 			return true, ""
 		}
 		return false, "session imports only provider"

@@ -22,7 +22,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -43,6 +42,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/adapters/oauth2/oauth2test"
 	"github.com/gatehouse-auth/gatehouse/adapters/wazo"
 	"github.com/gatehouse-auth/gatehouse/adapters/wazo/wazotest"
+	"github.com/gatehouse-auth/gatehouse/internal/servicetest"
 	"github.com/gatehouse-auth/gatehouse/middleware"
 	"github.com/gatehouse-auth/gatehouse/middleware/authtest"
 	"github.com/gatehouse-auth/gatehouse/middleware/echoauth"
@@ -437,13 +437,7 @@ func redisStore(tb testing.TB) (scs.Store, *atomic.Int64) {
 // prefix whose keys are deleted when tb ends (skipped without the
 // variable, a failure under CI=true).
 func redisClient(tb testing.TB) (*redis.Client, string) {
-	addr := os.Getenv("GATEHOUSE_REDIS_ADDR")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("GATEHOUSE_REDIS_ADDR is not set (CI=true): start Redis with scripts/services.sh")
-		}
-		tb.Skip("GATEHOUSE_REDIS_ADDR not set: skipping the Redis cases (bash scripts/services.sh start)")
-	}
+	addr := servicetest.Env(tb, "GATEHOUSE_REDIS_ADDR")
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	var buf [6]byte
 	_, _ = rand.Read(buf[:])

@@ -10,6 +10,7 @@ import (
 	"github.com/alexedwards/scs/goredisstore"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-auth/gatehouse/internal/servicetest"
 	"github.com/gatehouse-auth/gatehouse/middleware"
 	"github.com/gatehouse-auth/gatehouse/middleware/authtest"
 	"github.com/gatehouse-auth/gatehouse/provider"
@@ -44,7 +45,7 @@ func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 // session read and its ended-marker check are one MGET, and last seen is
 // written at most once a minute per session, in the background.
 func BenchmarkSessionIndex(b *testing.B) {
-	addr := needService(b, "GATEHOUSE_REDIS_ADDR")
+	addr := servicetest.Env(b, "GATEHOUSE_REDIS_ADDR")
 	for _, tc := range []struct {
 		name  string
 		index bool

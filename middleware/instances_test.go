@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapters/wazo"
 	"github.com/gatehouse-auth/gatehouse/adapters/wazo/wazotest"
+	"github.com/gatehouse-auth/gatehouse/internal/servicetest"
 	"github.com/gatehouse-auth/gatehouse/middleware"
 	"github.com/gatehouse-auth/gatehouse/middleware/jwtauth"
 	"github.com/gatehouse-auth/gatehouse/middleware/redislimit"
@@ -37,20 +37,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/session/pgindex"
 	"github.com/gatehouse-auth/gatehouse/session/redisindex"
 )
-
-// needService returns the env var; without it the test skips, or fails
-// when CI=true.
-func needService(t testing.TB, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set and CI=true: start the services with scripts/services.sh start and source .gatehouse-services/env", name)
-		}
-		t.Skipf("%s not set: skipping (run scripts/services.sh start and source .gatehouse-services/env)", name)
-	}
-	return v
-}
 
 func hexID(n int) string {
 	b := make([]byte, n)
@@ -95,7 +81,7 @@ func redisBackend(t testing.TB, addr string) *backend {
 }
 
 func postgresBackend(t testing.TB) *backend {
-	pool, err := pgxpool.New(context.Background(), needService(t, "GATEHOUSE_POSTGRES_DSN"))
+	pool, err := pgxpool.New(context.Background(), servicetest.Env(t, "GATEHOUSE_POSTGRES_DSN"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +240,7 @@ func (cl *cluster) login(h http.Handler) (cookie, jwt string) {
 }
 
 func backends(t *testing.T) []*backend {
-	return []*backend{redisBackend(t, needService(t, "GATEHOUSE_REDIS_ADDR")), postgresBackend(t)}
+	return []*backend{redisBackend(t, servicetest.Env(t, "GATEHOUSE_REDIS_ADDR")), postgresBackend(t)}
 }
 
 // TestInstancesLogoutHoldsEverywhere is F20: log in on A, 100 requests in
@@ -414,7 +400,7 @@ func waitFor(cond func() bool) error {
 // three instances are limited as one when the limiters share Redis; each
 // instance alone would allow 5 failures.
 func TestInstancesPasswordLimitShared(t *testing.T) {
-	be := redisBackend(t, needService(t, "GATEHOUSE_REDIS_ADDR"))
+	be := redisBackend(t, servicetest.Env(t, "GATEHOUSE_REDIS_ADDR"))
 	for _, tc := range []struct {
 		name          string
 		whenShared    bool
@@ -507,7 +493,7 @@ func (p *tcpProxy) restore() { p.down.Store(false) }
 // reported done, nothing is lost, and once Redis is back the sessions and
 // the index are as before; ending them then works everywhere.
 func TestInstancesRedisCut(t *testing.T) {
-	proxy := newTCPProxy(t, needService(t, "GATEHOUSE_REDIS_ADDR"))
+	proxy := newTCPProxy(t, servicetest.Env(t, "GATEHOUSE_REDIS_ADDR"))
 	be := redisBackend(t, proxy.ln.Addr().String())
 	cl := newCluster(t, be, 3, nil)
 	c1, _ := cl.login(cl.inst[0].h)
@@ -567,7 +553,7 @@ func TestInstancesRedisCut(t *testing.T) {
 // the shared store across three instances or in each process; an attempt
 // that did not fail (a successful login) is given back.
 func TestInstancesPasswordLimitConcurrent(t *testing.T) {
-	addr := needService(t, "GATEHOUSE_REDIS_ADDR")
+	addr := servicetest.Env(t, "GATEHOUSE_REDIS_ADDR")
 	for _, tc := range []struct {
 		name        string
 		whenShared  bool

@@ -4,13 +4,15 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/servicetest"
 )
 
 // A JSON body posted to the sessions endpoints is answered in JSON, its
 // errors too, whatever the Accept header (curl sends */*): the success
 // already was, a 404 or 400 was an HTML page.
 func TestSessionsJSONErrorsAreJSON(t *testing.T) {
-	be := redisBackend(t, needService(t, "GATEHOUSE_REDIS_ADDR"))
+	be := redisBackend(t, servicetest.Env(t, "GATEHOUSE_REDIS_ADDR"))
 	cl := newCluster(t, be, 1, nil)
 	h := cl.inst[0].h
 	cookie, _ := cl.login(h)

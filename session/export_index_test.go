@@ -3,10 +3,9 @@ package session
 // Internals the external index tests (package session_test, which can
 // import the index backends without an import cycle) look at.
 
-// ServiceEnvForTest, RandHexForTest and SharedPerTestForTest share the
+// RandHexForTest and SharedPerTestForTest share the
 // internal tests' helpers with the external ones.
 var (
-	ServiceEnvForTest    = serviceEnv
 	RandHexForTest       = randHex
 	SharedPerTestForTest = sharedPerTest
 )

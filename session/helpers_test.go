@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,22 +21,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-auth/gatehouse/internal/servicetest"
 	"github.com/gatehouse-auth/gatehouse/provider"
 	"github.com/gatehouse-auth/gatehouse/session/redislock"
 )
-
-// serviceEnv returns the env var or skips (fails under CI=true).
-func serviceEnv(t testing.TB, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set and CI=true: start the services with scripts/services.sh start and source .gatehouse-services/env", name)
-		}
-		t.Skipf("%s not set: skipping (run scripts/services.sh start and source .gatehouse-services/env)", name)
-	}
-	return v
-}
 
 func randHex(n int) string {
 	b := make([]byte, n)
@@ -63,7 +50,7 @@ func storeCases() []storeCase {
 			}).(scs.Store), nil
 		}},
 		{"redis", func(t testing.TB) (scs.Store, redis.UniversalClient) {
-			addr := serviceEnv(t, "GATEHOUSE_REDIS_ADDR")
+			addr := servicetest.Env(t, "GATEHOUSE_REDIS_ADDR")
 			c := sharedPerTest(t, "redis", func() any {
 				c := redis.NewClient(&redis.Options{Addr: addr})
 				t.Cleanup(func() { c.Close() })
@@ -73,7 +60,7 @@ func storeCases() []storeCase {
 			return goredisstore.NewWithPrefix(c, prefix), c
 		}},
 		{"postgres", func(t testing.TB) (scs.Store, redis.UniversalClient) {
-			dsn := serviceEnv(t, "GATEHOUSE_POSTGRES_DSN")
+			dsn := servicetest.Env(t, "GATEHOUSE_POSTGRES_DSN")
 			return sharedPerTest(t, "pg", func() any {
 				pool, err := pgxpool.New(context.Background(), dsn)
 				if err != nil {

@@ -18,15 +18,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-auth/gatehouse/internal/servicetest"
 	"github.com/gatehouse-auth/gatehouse/provider"
 	. "github.com/gatehouse-auth/gatehouse/session"
 	"github.com/gatehouse-auth/gatehouse/session/pgindex"
 	"github.com/gatehouse-auth/gatehouse/session/redisindex"
 )
 
-// serviceEnv, randHex and sharedPerTest are the internal tests' helpers.
+// randHex and sharedPerTest are the internal tests' helpers.
 var (
-	serviceEnv    = ServiceEnvForTest
 	randHex       = RandHexForTest
 	sharedPerTest = SharedPerTestForTest
 )
@@ -81,7 +81,7 @@ type indexCase struct {
 }
 
 func pgPool(t testing.TB) *pgxpool.Pool {
-	dsn := serviceEnv(t, "GATEHOUSE_POSTGRES_DSN")
+	dsn := servicetest.Env(t, "GATEHOUSE_POSTGRES_DSN")
 	return sharedPerTest(t, "pg-pool", func() any {
 		pool, err := pgxpool.New(context.Background(), dsn)
 		if err != nil {
@@ -102,7 +102,7 @@ func indexCases() []indexCase {
 			return sharedPerTest(t, "mem-index", func() any { return NewMemIndex() }).(*MemIndex).DumpForTest()
 		}},
 		{name: "redis", open: func(t testing.TB) (scs.Store, redis.UniversalClient, IndexStore) {
-			addr := serviceEnv(t, "GATEHOUSE_REDIS_ADDR")
+			addr := servicetest.Env(t, "GATEHOUSE_REDIS_ADDR")
 			c := sharedPerTest(t, "redis", func() any {
 				c := redis.NewClient(&redis.Options{Addr: addr})
 				t.Cleanup(func() { c.Close() })
@@ -414,7 +414,7 @@ func findRaw(store scs.Store, key string) ([]byte, bool, error) {
 
 func TestIndexRefusesOtherStores(t *testing.T) {
 	t.Parallel()
-	addr := serviceEnv(t, "GATEHOUSE_REDIS_ADDR")
+	addr := servicetest.Env(t, "GATEHOUSE_REDIS_ADDR")
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { c.Close() })
 	rx, err := redisindex.New(redisindex.Config{Client: c, SessionPrefix: "gh-test-right:"})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/servicetest"
 	"github.com/gatehouse-auth/gatehouse/provider"
 )
 
@@ -556,7 +557,7 @@ func testOnTokenChange(t *testing.T, sc storeCase) {
 // TestRedisOutage: Redis stops mid-test (a proxy is cut): clear errors
 // matching ErrStoreUnavailable, no panic, and the token intact afterwards.
 func TestRedisOutage(t *testing.T) {
-	addr := serviceEnv(t, "GATEHOUSE_REDIS_ADDR")
+	addr := servicetest.Env(t, "GATEHOUSE_REDIS_ADDR")
 	proxy := newTCPProxy(t, addr)
 	sc := storeCases()[1]
 	sc.open = proxyRedis(proxy.Addr())

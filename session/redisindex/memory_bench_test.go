@@ -5,12 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-auth/gatehouse/internal/servicetest"
 	"github.com/gatehouse-auth/gatehouse/session"
 	"github.com/gatehouse-auth/gatehouse/session/redisindex"
 )
@@ -30,13 +30,7 @@ func key(prefix string) string {
 //
 //	go test -run '^$' -bench Memory100k ./session/redisindex/
 func BenchmarkMemory100k(b *testing.B) {
-	addr := os.Getenv("GATEHOUSE_REDIS_ADDR")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			b.Fatal("GATEHOUSE_REDIS_ADDR is not set and CI=true")
-		}
-		b.Skip("GATEHOUSE_REDIS_ADDR not set")
-	}
+	addr := servicetest.Env(b, "GATEHOUSE_REDIS_ADDR")
 	const sessions, perUser = 100_000, 4
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()

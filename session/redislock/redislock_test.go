@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-auth/gatehouse/internal/servicetest"
 	"github.com/gatehouse-auth/gatehouse/session"
 	"github.com/gatehouse-auth/gatehouse/session/redislock"
 )
@@ -22,13 +22,7 @@ var _ session.Locker = (*redislock.Locker)(nil)
 
 func client(t *testing.T) *redis.Client {
 	t.Helper()
-	addr := os.Getenv("GATEHOUSE_REDIS_ADDR")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("GATEHOUSE_REDIS_ADDR is not set and CI=true: run scripts/services.sh start")
-		}
-		t.Skip("GATEHOUSE_REDIS_ADDR not set: skipping (run scripts/services.sh start and source .gatehouse-services/env)")
-	}
+	addr := servicetest.Env(t, "GATEHOUSE_REDIS_ADDR")
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { c.Close() })
 	return c

@@ -32,6 +32,8 @@ type BackChannelLogoutProvider interface {
 // in the session store until the token expires, across instances), and
 // then every matching session ends. A bad token gets 400 with a JSON
 // error and changes nothing; success is 200 with Cache-Control: no-store.
+// When the sessions cannot be ended (store failure) the answer is 503 and
+// the jti is forgotten again, so that the OP's retry is not a replay.
 func (a *Auth) backChannelLogout(w http.ResponseWriter, r *http.Request, p BackChannelLogoutProvider, name string) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
@@ -71,7 +73,8 @@ func (a *Auth) backChannelLogout(w http.ResponseWriter, r *http.Request, p BackC
 	if ttl < time.Minute {
 		ttl = time.Minute
 	}
-	first, err := a.sessions.Once(ctx, "backchannel-logout\x00"+name+"\x00"+jti, ttl)
+	onceKey := "backchannel-logout\x00" + name + "\x00" + jti
+	first, err := a.sessions.Once(ctx, onceKey, ttl)
 	switch {
 	case errors.Is(err, session.ErrNoIndex):
 		a.log.LogAttrs(ctx, slog.LevelError, "gatehouse: back-channel logout needs session.Config.Index", slog.String("provider", name))
@@ -87,6 +90,12 @@ func (a *Auth) backChannelLogout(w http.ResponseWriter, r *http.Request, p BackC
 	n, err := a.sessions.EndSessions(ctx, session.Selector{Provider: name, Subject: sub, SID: sid})
 	if err != nil {
 		a.log.LogAttrs(ctx, slog.LevelError, "gatehouse: back-channel logout failed", slog.String("provider", name), slog.String("error", err.Error()))
+		// The OP may send the token again: that must not count as a
+		// replay, or the sessions would never end.
+		if ferr := a.sessions.ForgetOnce(ctx, onceKey); ferr != nil {
+			a.log.LogAttrs(ctx, slog.LevelError, "gatehouse: back-channel logout: the logout token stays recorded as used; a retry of it will be refused",
+				slog.String("provider", name), slog.String("error", ferr.Error()))
+		}
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable"})
 		return
 	}

@@ -73,6 +73,9 @@ type IndexStore interface {
 	// recorded yet (atomically: of concurrent callers exactly one gets
 	// true).
 	Once(ctx context.Context, key string, expiry time.Time) (first bool, err error)
+	// Forget removes key as recorded by Once (nothing when it is not), so
+	// that the next Once of key is first again.
+	Forget(ctx context.Context, key string) error
 }
 
 // IndexEntry is one session as an [IndexStore] keeps it. The keys are
@@ -598,6 +601,23 @@ func (m *Manager) Once(ctx context.Context, key string, ttl time.Duration) (firs
 		return false, storeErr("once", err)
 	}
 	return first, nil
+}
+
+// ForgetOnce undoes [Manager.Once] for key: the next Once of key reports
+// first again. Use it when the step that Once guarded failed, so that a
+// retry of it is not refused as a replay. Without Config.Index it returns
+// [ErrNoIndex].
+func (m *Manager) ForgetOnce(ctx context.Context, key string) error {
+	if m.index == nil {
+		return ErrNoIndex
+	}
+	if key == "" {
+		return errors.New("session: ForgetOnce needs a key")
+	}
+	if err := m.index.store.Forget(ctx, onceKey(key)); err != nil {
+		return storeErr("forget once", err)
+	}
+	return nil
 }
 
 // HasIndex reports whether the Manager has a session index

@@ -152,6 +152,14 @@ func (x *MemIndex) Once(_ context.Context, key string, expiry time.Time) (bool, 
 	return true, nil
 }
 
+// Forget implements [IndexStore].
+func (x *MemIndex) Forget(_ context.Context, key string) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	delete(x.once, key)
+	return nil
+}
+
 // sweepLocked drops expired entries, markers and once keys every 1024
 // writes (amortised O(1) per write).
 func (x *MemIndex) sweepLocked() {

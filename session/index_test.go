@@ -384,6 +384,20 @@ func TestIndex(t *testing.T) {
 				if first, _ := inst[0].m.Once(context.Background(), key+"-other", time.Minute); !first {
 					t.Error("another key was not first")
 				}
+				// ForgetOnce undoes it, on every instance; forgetting an
+				// unknown key is no error.
+				if err := inst[1].m.ForgetOnce(context.Background(), key); err != nil {
+					t.Fatal(err)
+				}
+				if first, err := inst[0].m.Once(context.Background(), key, time.Minute); err != nil || !first {
+					t.Errorf("after ForgetOnce: first = %v, %v; want true", first, err)
+				}
+				if first, _ := inst[1].m.Once(context.Background(), key, time.Minute); first {
+					t.Error("recorded again, yet first twice")
+				}
+				if err := inst[0].m.ForgetOnce(context.Background(), "never-"+key); err != nil {
+					t.Errorf("ForgetOnce of an unknown key: %v", err)
+				}
 			})
 			t.Run("EntriesHoldNoSecrets", func(t *testing.T) {
 				t.Parallel()
@@ -461,5 +475,8 @@ func TestIndexWithoutIndex(t *testing.T) {
 	}
 	if _, err := m.Once(context.Background(), "k", time.Minute); !errors.Is(err, ErrNoIndex) {
 		t.Errorf("Once without index: %v", err)
+	}
+	if err := m.ForgetOnce(context.Background(), "k"); !errors.Is(err, ErrNoIndex) {
+		t.Errorf("ForgetOnce without an index: %v, want ErrNoIndex", err)
 	}
 }

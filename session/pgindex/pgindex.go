@@ -295,6 +295,12 @@ func (x *Index) End(ctx context.Context, e session.IndexEntry) error {
 	return err
 }
 
+// Forget implements session.IndexStore.
+func (x *Index) Forget(ctx context.Context, key string) error {
+	_, err := x.pool.Exec(ctx, "DELETE FROM gatehouse_once WHERE key = $1", key)
+	return err
+}
+
 // Once implements session.IndexStore.
 func (x *Index) Once(ctx context.Context, key string, expiry time.Time) (bool, error) {
 	var inserted bool

@@ -222,6 +222,11 @@ func (x *Index) End(ctx context.Context, e session.IndexEntry) error {
 	return endScript.Run(ctx, x.c, keys, ttlMillis(e.Deadline), e.Handle).Err()
 }
 
+// Forget implements session.IndexStore (DEL).
+func (x *Index) Forget(ctx context.Context, key string) error {
+	return x.c.Del(ctx, x.k(key)).Err()
+}
+
 // Once implements session.IndexStore (SET NX PX).
 func (x *Index) Once(ctx context.Context, key string, expiry time.Time) (bool, error) {
 	ttl := max(time.Until(expiry), time.Millisecond)

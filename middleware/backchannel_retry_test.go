@@ -1,0 +1,101 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/alexedwards/scs/v2/memstore"
+
+	"github.com/gatehouse-auth/gatehouse/adapters/oidc"
+	"github.com/gatehouse-auth/gatehouse/adapters/oidc/oidctest"
+	"github.com/gatehouse-auth/gatehouse/middleware"
+	"github.com/gatehouse-auth/gatehouse/middleware/authtest"
+	"github.com/gatehouse-auth/gatehouse/provider"
+	"github.com/gatehouse-auth/gatehouse/session"
+)
+
+// endFailsIndex is the memory index whose End fails while failures > 0.
+type endFailsIndex struct {
+	*session.MemIndex
+	failures atomic.Int32
+}
+
+func (x *endFailsIndex) End(ctx context.Context, e session.IndexEntry) error {
+	if x.failures.Add(-1) >= 0 {
+		return errors.New("index store unavailable")
+	}
+	return x.MemIndex.End(ctx, e)
+}
+
+// TestBackChannelLogoutRetryAfterStoreFailure: when the sessions cannot be
+// ended, the OP gets 503 and its retry of the same logout token is not
+// refused as a replay: it ends the session. A third delivery is a replay.
+func TestBackChannelLogoutRetryAfterStoreFailure(t *testing.T) {
+	op := oidctest.NewServer(oidctest.Config{})
+	t.Cleanup(op.Close)
+	const public = "https://app.example"
+	p, err := oidc.New(context.Background(), oidc.Config{Name: "sso", Issuer: op.Issuer, ClientID: "app",
+		ClientSecret: "app-secret", RedirectURL: public + "/auth/sso/callback", Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := &endFailsIndex{MemIndex: session.NewMemIndex()}
+	index.failures.Store(1)
+	mgr, err := session.New(session.Config{SessionManager: benchSessions(memstore.NewWithCleanupInterval(0)), Index: index, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := middleware.New(middleware.Config{Providers: []provider.Provider{p}, Sessions: mgr, PublicURL: public, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	c, err := authtest.NewSession(context.Background(), a,
+		provider.Identity{Provider: "sso", Subject: "user-1", SessionID: "op-sid-1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.Handler()
+	me := a.Require(hello)
+	loggedIn := func() bool {
+		r := httptest.NewRequest(http.MethodGet, public+"/me", nil)
+		r.Header.Set("Accept", "application/json")
+		r.AddCookie(c)
+		w := httptest.NewRecorder()
+		me.ServeHTTP(w, r)
+		return w.Code == http.StatusOK
+	}
+	token := op.SignLogoutToken(op.LogoutClaims("app", "user-1", "op-sid-1"))
+	deliver := func() int {
+		r := httptest.NewRequest(http.MethodPost, public+"/auth/sso/backchannel-logout",
+			strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	if !loggedIn() {
+		t.Fatal("not logged in before the logout")
+	}
+	if code := deliver(); code != http.StatusServiceUnavailable {
+		t.Fatalf("first delivery, index down: %d, want 503", code)
+	}
+	if !loggedIn() {
+		t.Fatal("the session ended although the logout failed")
+	}
+	if code := deliver(); code != http.StatusOK {
+		t.Fatalf("the OP's retry: %d, want 200 (not a replay: the first delivery failed)", code)
+	}
+	if loggedIn() {
+		t.Fatal("the session survived the back-channel logout")
+	}
+	if code := deliver(); code != http.StatusBadRequest {
+		t.Fatalf("a third delivery: %d, want 400 (replay)", code)
+	}
+}

@@ -108,30 +108,43 @@ func (s idleStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 	if !deadline.IsZero() && deadline.Before(exp) {
 		exp = deadline
 	}
-	var change recentCommit
+	var claimed *recentCommit
 	if st != nil && st.key == key {
 		if s.unchanged(st.loaded, b, deadline, now) {
 			st.skipped = true
 			return nil
 		}
 		if lo, _, ok := idleSlotOf(st.loaded); ok && uniqueStamp(idleStamp(st.loaded, lo), deadline) {
-			change = recentCommit{from: s.m.commits.version(st.loaded), to: s.m.commits.sum(b, off), expiry: exp}
-			if s.m.commits.claim(key, change, now, func(e time.Time) bool { return s.fresh(e, deadline, now) }) {
-				st.skipped = true // the same change is stored, or being stored (see recentcommits.go)
-				return nil
+			c, mine := s.m.commits.claim(key, s.m.commits.version(st.loaded), s.m.commits.sum(b, off), exp, now,
+				func(e time.Time) bool { return s.fresh(e, deadline, now) })
+			if mine {
+				claimed = c
+			} else {
+				// The same change, from the same stored version, is
+				// being (or was) written by another request of this
+				// process (see recentcommits.go).
+				select {
+				case <-c.done:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				if c.err == nil {
+					st.skipped = true
+					return nil
+				}
 			}
 		}
 	}
 	b = bytes.Clone(b) // Encode's bytes may be its cache's: never modified
 	setIdleStamp(b, off, exp)
-	if change.to.n == 0 {
+	if claimed == nil {
 		s.m.commits.forget(key)
 	}
-	if err := s.CtxStore.CommitCtx(ctx, key, b, exp); err != nil {
-		s.m.commits.forget(key)
-		return err
+	err := s.CtxStore.CommitCtx(ctx, key, b, exp)
+	if claimed != nil {
+		s.m.commits.finish(key, claimed, err)
 	}
-	return nil
+	return err
 }
 
 // uniqueStamp reports whether a loaded idle stamp names one write: it was

@@ -13,9 +13,12 @@ import (
 // of the request (CurrentLogin, Client) sees it; each copy is then changed
 // the same way, from the same loaded bytes to the same new bytes. The
 // first such commit writes; the others find in recentCommits that this
-// process has already made exactly that change to that key, with an
-// expiry still fresh enough, and write nothing (no Set-Cookie either): one
-// store write per refresh instead of one per waiting request.
+// process is making (or has made) exactly that change to that key, with an
+// expiry still fresh enough, wait until that write has returned and, when
+// it succeeded, write nothing (no Set-Cookie either): one store write per
+// refresh instead of one per waiting request. Waiting keeps each request's
+// promise that its session is stored when its response goes out; should
+// the first write fail, each of the others writes itself.
 //
 // Skipping is sound because a skipped request loaded the very version the
 // writer loaded: the same bytes including the idle stamp, which every
@@ -30,19 +33,22 @@ import (
 // absolute deadline in its last IdleTimeout).
 
 // recentCommits remembers, per store key, the last session change this
-// process wrote through LoadAndSave's idle store.
+// process wrote (or is writing) through LoadAndSave's idle store.
 type recentCommits struct {
 	seed maphash.Seed
 	mu   sync.Mutex
-	m    map[string]recentCommit
+	m    map[string]*recentCommit
 }
 
-// recentCommit is one written change: hashes of the version the writer
-// had loaded (all its bytes) and of the contents it wrote (without the
-// idle stamp), with their lengths, and the expiry it wrote.
+// recentCommit is one change written to a key: hashes of the version the
+// writer had loaded (all its bytes) and of the contents it wrote (without
+// the idle stamp), with their lengths, the expiry it wrote, and the
+// outcome of the write once it returned.
 type recentCommit struct {
 	from, to sessionSum
 	expiry   time.Time
+	done     chan struct{} // closed when the write returned
+	err      error         // the write's error; set before done is closed
 }
 
 type sessionSum struct {
@@ -50,11 +56,12 @@ type sessionSum struct {
 	n int
 }
 
-// maxRecentCommits bounds the table (entries are small: a key and 40 bytes).
+// maxRecentCommits bounds the table (an entry is a key and about 100
+// bytes).
 const maxRecentCommits = 4096
 
 func newRecentCommits() *recentCommits {
-	return &recentCommits{seed: maphash.MakeSeed(), m: map[string]recentCommit{}}
+	return &recentCommits{seed: maphash.MakeSeed(), m: map[string]*recentCommit{}}
 }
 
 // version hashes an encoded session as stored, idle stamp included.
@@ -71,17 +78,17 @@ func (r *recentCommits) sum(b []byte, off int) sessionSum {
 	return sessionSum{h: h.Sum64(), n: len(b)}
 }
 
-// claim reports whether this process has written (or is writing) the
-// change c.from→c.to to key with an expiry for which fresh returns true;
-// when it has not, c is recorded as being written, and reports false: the
-// caller writes it, and forgets key if the write fails. Claiming before
-// writing makes requests that commit at the same moment skip too, not
-// only those that commit after the write returned.
-func (r *recentCommits) claim(key string, c recentCommit, now time.Time, fresh func(expiry time.Time) bool) bool {
+// claim looks for the change from→to of key among the changes this
+// process has written or is writing, with an expiry for which fresh
+// returns true. Found, it returns that change and false: the caller waits
+// for its done and skips its own write if that one succeeded. Otherwise
+// it records a new change and returns it and true: the caller writes it
+// and reports the outcome with finish.
+func (r *recentCommits) claim(key string, from, to sessionSum, expiry, now time.Time, fresh func(expiry time.Time) bool) (*recentCommit, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if old, ok := r.m[key]; ok && old.from == c.from && old.to == c.to && fresh(old.expiry) {
-		return true
+	if old := r.m[key]; old != nil && old.from == from && old.to == to && fresh(old.expiry) {
+		return old, false
 	}
 	if _, ok := r.m[key]; !ok && len(r.m) >= maxRecentCommits {
 		for k, v := range r.m {
@@ -96,10 +103,26 @@ func (r *recentCommits) claim(key string, c recentCommit, now time.Time, fresh f
 			delete(r.m, k)
 		}
 	}
+	c := &recentCommit{from: from, to: to, expiry: expiry, done: make(chan struct{})}
 	r.m[key] = c
-	return false
+	return c, true
 }
 
+// finish reports the outcome of a claimed write; a failed one is
+// forgotten.
+func (r *recentCommits) finish(key string, c *recentCommit, err error) {
+	c.err = err
+	close(c.done)
+	if err != nil {
+		r.mu.Lock()
+		if r.m[key] == c {
+			delete(r.m, key)
+		}
+		r.mu.Unlock()
+	}
+}
+
+// forget drops key's entry.
 func (r *recentCommits) forget(key string) {
 	r.mu.Lock()
 	delete(r.m, key)

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -151,5 +152,89 @@ func TestIdenticalCommitsAcrossInstances(t *testing.T) {
 	step(a, set)
 	if got := step(b, func(*http.Request) {}); got != "hello" {
 		t.Fatalf("after set, remove (elsewhere), set: flash = %q, want it stored", got)
+	}
+}
+
+// gatedStore holds session writes until gate is closed and fails the
+// first failures of them.
+type gatedStore struct {
+	scs.Store
+	gate     chan struct{}
+	failures atomic.Int32
+	writes   atomic.Int32
+}
+
+func (s *gatedStore) Commit(key string, b []byte, expiry time.Time) error {
+	if strings.HasPrefix(key, "gatehouse:") {
+		return s.Store.Commit(key, b, expiry)
+	}
+	s.writes.Add(1)
+	if s.gate != nil {
+		<-s.gate
+	}
+	if s.failures.Add(-1) >= 0 {
+		return errors.New("store unavailable")
+	}
+	return s.Store.Commit(key, b, expiry)
+}
+
+// TestIdenticalCommitWaitsForTheWrite: a request whose identical change
+// another request is writing answers only once that write has returned,
+// and writes itself when it failed: its session is stored when its
+// response goes out, as without the shortcut.
+func TestIdenticalCommitWaitsForTheWrite(t *testing.T) {
+	store := &gatedStore{Store: memstore.NewWithCleanupInterval(0)}
+	e := newEnv(t, storeCase{"gated", func(testing.TB) (scs.Store, redis.UniversalClient) { return store, nil }})
+	cookie, _, _ := e.login(time.Hour)
+	serve := func(f func(r *http.Request)) int {
+		h := e.m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f(r) }))
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(&http.Cookie{Name: e.sm.Cookie.Name, Value: cookie})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	serve(func(*http.Request) {}) // stored with its idle stamp
+
+	store.gate = make(chan struct{})
+	store.failures.Store(1)
+	writes := store.writes.Load()
+	put := func(r *http.Request) { e.sm.Put(r.Context(), "flash", "saved") }
+	// Both requests load the same version before either saves.
+	first, second := make(chan int, 1), make(chan int, 1)
+	loaded := make(chan struct{})
+	var both sync.WaitGroup
+	both.Add(2)
+	go func() {
+		first <- serve(func(r *http.Request) { put(r); both.Done(); both.Wait(); close(loaded) })
+	}()
+	go func() {
+		second <- serve(func(r *http.Request) {
+			put(r)
+			both.Done()
+			both.Wait()
+			<-loaded
+			// Let the first request's write start (and block) first.
+			for store.writes.Load() == writes {
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}()
+	select {
+	case code := <-second:
+		t.Fatalf("the second request answered %d while the identical write was still running", code)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(store.gate) // the first write fails
+	if code := <-first; code != http.StatusServiceUnavailable {
+		t.Errorf("first request: %d, want 503 (its write failed)", code)
+	}
+	if code := <-second; code != http.StatusOK {
+		t.Errorf("second request: %d, want 200", code)
+	}
+	var got string
+	serve(func(r *http.Request) { got = e.sm.GetString(r.Context(), "flash") })
+	if got != "saved" {
+		t.Fatalf("after the first write failed, the second's change is not stored (flash = %q)", got)
 	}
 }

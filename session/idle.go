@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -139,13 +140,15 @@ func (s idleStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 	setIdleStamp(b, off, exp)
 	if claimed == nil {
 		s.m.commits.forget(key)
+		return s.CtxStore.CommitCtx(ctx, key, b, exp)
 	}
-	err := s.CtxStore.CommitCtx(ctx, key, b, exp)
-	if claimed != nil {
-		s.m.commits.finish(key, claimed, err)
-	}
+	err := errCommitPanicked // until the store returns: waiters never wait forever
+	defer func() { s.m.commits.finish(key, claimed, err) }()
+	err = s.CtxStore.CommitCtx(ctx, key, b, exp)
 	return err
 }
+
+var errCommitPanicked = errors.New("session: the store's commit panicked")
 
 // uniqueStamp reports whether a loaded idle stamp names one write: it was
 // set (not zero) and not capped at the absolute deadline, which every

@@ -238,3 +238,71 @@ func TestIdenticalCommitWaitsForTheWrite(t *testing.T) {
 		t.Fatalf("after the first write failed, the second's change is not stored (flash = %q)", got)
 	}
 }
+
+// panickyStore panics on its first session write.
+type panickyStore struct {
+	scs.Store
+	panics atomic.Int32
+}
+
+func (s *panickyStore) Commit(key string, b []byte, expiry time.Time) error {
+	if !strings.HasPrefix(key, "gatehouse:") && s.panics.Add(-1) >= 0 {
+		panic("store bug")
+	}
+	return s.Store.Commit(key, b, expiry)
+}
+
+// TestIdenticalCommitAfterPanickedWrite: a write that panicked in the
+// store still ends the wait of an identical change, which then writes.
+func TestIdenticalCommitAfterPanickedWrite(t *testing.T) {
+	store := &panickyStore{Store: memstore.NewWithCleanupInterval(0)}
+	e := newEnv(t, storeCase{"panicky", func(testing.TB) (scs.Store, redis.UniversalClient) { return store, nil }})
+	cookie, _, _ := e.login(time.Hour)
+	serve := func(f func(r *http.Request)) (code int, panicked bool) {
+		defer func() {
+			if recover() != nil {
+				panicked = true
+			}
+		}()
+		h := e.m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f(r) }))
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(&http.Cookie{Name: e.sm.Cookie.Name, Value: cookie})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code, false
+	}
+	serve(func(*http.Request) {}) // stored with its idle stamp
+	store.panics.Store(1)
+	put := func(r *http.Request) { e.sm.Put(r.Context(), "flash", "saved") }
+	// Two requests load the same version; the first one's write panics.
+	var both sync.WaitGroup
+	both.Add(2)
+	firstDone := make(chan bool, 1)
+	go func() {
+		_, p := serve(func(r *http.Request) { put(r); both.Done(); both.Wait() })
+		firstDone <- p
+	}()
+	done := make(chan int, 1)
+	go func() {
+		code, _ := serve(func(r *http.Request) {
+			put(r)
+			both.Done()
+			both.Wait()
+			<-firstDone // the first request's write has panicked
+		})
+		done <- code
+	}()
+	select {
+	case code := <-done:
+		if code != http.StatusOK {
+			t.Fatalf("second request: %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second request still waits for a write that panicked")
+	}
+	var got string
+	serve(func(r *http.Request) { got = e.sm.GetString(r.Context(), "flash") })
+	if got != "saved" {
+		t.Fatalf("flash = %q, want the second request's change stored", got)
+	}
+}

@@ -332,5 +332,6 @@ func (m *Manager) writeRecord(ctx context.Context, id string, rec *record) error
 	if err := m.storeCommit(ctx, recordKey(id), b, rec.Deadline); err != nil {
 		return storeErr("write login", err)
 	}
+	m.records.put(id, b, rec)
 	return nil
 }

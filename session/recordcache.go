@@ -23,6 +23,9 @@ type recordCache struct {
 	entries map[uint64]*recordEntry
 	ring    []uint64
 	pos     int
+	// latest is the highest record version of each login among the
+	// entries (see newer).
+	latest map[string]uint64
 }
 
 type recordEntry struct {
@@ -32,7 +35,8 @@ type recordEntry struct {
 }
 
 func newRecordCache(size int) *recordCache {
-	return &recordCache{seed: maphash.MakeSeed(), entries: make(map[uint64]*recordEntry, size), ring: make([]uint64, 0, size)}
+	return &recordCache{seed: maphash.MakeSeed(), entries: make(map[uint64]*recordEntry, size), ring: make([]uint64, 0, size),
+		latest: make(map[string]uint64, size)}
 }
 
 func (c *recordCache) hash(id string, b []byte) uint64 {
@@ -66,10 +70,25 @@ func (c *recordCache) put(id string, b []byte, rec *record) {
 		if len(c.ring) < cap(c.ring) {
 			c.ring = append(c.ring, h)
 		} else {
+			if old := c.entries[c.ring[c.pos]]; old != nil && c.latest[old.id] == old.rec.Version {
+				delete(c.latest, old.id)
+			}
 			delete(c.entries, c.ring[c.pos])
 			c.ring[c.pos] = h
 			c.pos = (c.pos + 1) % len(c.ring)
 		}
 	}
 	c.entries[h] = e
+	if rec.Version > c.latest[id] {
+		c.latest[id] = rec.Version
+	}
+}
+
+// newer reports whether this process has read or written a record of
+// login id with a version above v (bounded by the cache: false once the
+// entries are gone).
+func (c *recordCache) newer(id string, v uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.latest[id] > v
 }

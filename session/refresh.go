@@ -215,12 +215,28 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 		return m.refused(ctx, id, usable, circuitOpenError(p, wait))
 	}
 
-	// The lock first, then one read: whoever held the lock before us
-	// (another instance) may have refreshed, and reading only under the
-	// lock keeps the round trips before the upstream call to the lock's
-	// and one read. Under a burst those round trips queue behind every
-	// arriving request's session read, so each one saved shortens the
-	// wait of all of them.
+	// A copy older than a record this process has seen (a session that
+	// is not saved back, as a bearer token's, or saved by a request that
+	// loaded it before a refresh): the record most likely holds a usable
+	// token, and one read settles it without the lock.
+	if m.records.newer(id, ls.Version) {
+		rec, err := m.readRecord(ctx, id)
+		switch {
+		case err != nil:
+			return &result{kind: outTransient, err: err}
+		case rec == nil:
+			return &result{kind: outGone}
+		case usable(rec):
+			return &result{kind: outFresh, rec: rec}
+		}
+	}
+
+	// Otherwise the lock first, then one read: whoever held the lock
+	// before us (another instance) may have refreshed, and reading only
+	// under the lock keeps the round trips before the upstream call to
+	// the lock's and one read. Under a burst those round trips queue
+	// behind every arriving request's session read, so each one saved
+	// shortens the wait of all of them.
 	unlock, err := m.locker.Lock(ctx, lockKey(id))
 	if err != nil {
 		if ctx.Err() != nil {
@@ -228,7 +244,12 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 		} else {
 			err = fmt.Errorf("session: refresh lock: %w: %w", ErrStoreUnavailable, err)
 		}
-		return &result{kind: outTransient, err: err}
+		// Still serve what the record holds: another instance may have
+		// refreshed, or ended the login (on a context of its own, the
+		// refresh's may have run out waiting).
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lockFailureReadTimeout)
+		defer cancel()
+		return m.refused(rctx, id, usable, err)
 	}
 	defer unlock()
 
@@ -305,6 +326,10 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 	m.tokenChanged(ctx, id, old, next.Token)
 	return &result{kind: outFresh, rec: &next}
 }
+
+// lockFailureReadTimeout bounds the record read after the refresh lock
+// could not be taken.
+const lockFailureReadTimeout = 2 * time.Second
 
 // refused is the result of a refresh that is not tried now (refusal):
 // the record's token when it is usable (another instance refreshed), else

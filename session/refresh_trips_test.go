@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -304,5 +305,78 @@ func TestIdenticalCommitAfterPanickedWrite(t *testing.T) {
 	serve(func(r *http.Request) { got = e.sm.GetString(r.Context(), "flash") })
 	if got != "saved" {
 		t.Fatalf("flash = %q, want the second request's change stored", got)
+	}
+}
+
+// countingLocker counts the locks taken.
+type countingLocker struct {
+	Locker
+	n atomic.Int64
+}
+
+func (l *countingLocker) Lock(ctx context.Context, key string) (func(), error) {
+	l.n.Add(1)
+	return l.Locker.Lock(ctx, key)
+}
+
+// TestStaleCopyReadsWithoutLock: a session copy older than the login's
+// record (one that is never saved back, as a bearer token's) takes up the
+// record's token with one read, neither the lock nor the upstream.
+func TestStaleCopyReadsWithoutLock(t *testing.T) {
+	locks := &countingLocker{Locker: NewLocalLocker()}
+	e := newEnv(t, storeCases()[0], func(c *Config) { c.Locker = locks })
+	cookie, _, _ := e.login(2 * time.Minute)
+	e.clock.Advance(90 * time.Second)
+	if _, err := e.m.Token(e.request(cookie), e.prov); err != nil { // refreshed; this copy is not saved
+		t.Fatal(err)
+	}
+	before := locks.n.Load()
+	for range 10 {
+		if _, err := e.m.Token(e.request(cookie), e.prov); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := locks.n.Load() - before; n != 0 {
+		t.Errorf("10 requests on the stale copy took %d locks, want 0", n)
+	}
+	if n := e.prov.refreshes.Load(); n != 1 {
+		t.Errorf("refreshes: %d, want 1", n)
+	}
+}
+
+type failingLocker struct{}
+
+func (failingLocker) Lock(context.Context, string) (func(), error) {
+	return nil, errors.New("lock backend down")
+}
+
+// TestLockFailureServesTheRecord: when the refresh lock cannot be taken,
+// the login's record still decides: a token another instance refreshed is
+// served, and a login ended elsewhere is over.
+func TestLockFailureServesTheRecord(t *testing.T) {
+	sc := storeCases()[0]
+	a := newEnv(t, sc)
+	b := newEnvWith(t, sc, a.clock, a.prov, func(c *Config) { c.Locker = failingLocker{} })
+
+	cookie, _, _ := a.login(2 * time.Minute)
+	stale := b.request(cookie) // loaded before a refreshes
+	a.clock.Advance(90 * time.Second)
+	fresh, err := a.m.Token(a.request(cookie), a.prov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.clock.Advance(60 * time.Second) // the stale copy's token has expired
+	if tok, err := b.m.Token(stale, b.prov); err != nil || tok.AccessToken != fresh.AccessToken {
+		t.Errorf("lock down, refreshed token in the store: Token = %v, %v; want the stored token", tok, err)
+	}
+
+	cookie2, id2, _ := a.login(2 * time.Minute)
+	stale2 := b.request(cookie2)
+	a.clock.Advance(90 * time.Second)                                             // due, still valid
+	if err := a.m.storeDelete(context.Background(), recordKey(id2)); err != nil { // ended elsewhere
+		t.Fatal(err)
+	}
+	if tok, err := b.m.Token(stale2, b.prov); !errors.Is(err, ErrNotLoggedIn) {
+		t.Errorf("lock down, login ended elsewhere: Token = %v, %v; want ErrNotLoggedIn", tok, err)
 	}
 }

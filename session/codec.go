@@ -130,7 +130,7 @@ func (c Codec) Encode(deadline time.Time, values map[string]any) ([]byte, error)
 	if c.cache != nil {
 		// Requests that save the same values (those waiting on one
 		// refresh take up one new login state) reuse these bytes.
-		c.cache.put(b, deadline, values)
+		c.cache.putEncoded(b, deadline, values)
 	}
 	return b, nil
 }

@@ -33,7 +33,16 @@ type decodeCache struct {
 	byLogin map[*loginState]*decodeEntry // the entry each cached login came from
 	ring    []uint64                     // keys in insertion order, next overwritten at pos
 	pos     int
+	// encodes are the last sessions Encode produced, apart from the
+	// entries (their bytes are never read back as such: LoadAndSave
+	// stamps them), for requests that save the same values again.
+	encodes    [encodeMemoSize]*decodeEntry
+	encodesPos int
 }
+
+// encodeMemoSize is how many recent encodings the cache keeps: requests
+// saving the same values (those waiting on one refresh) do so together.
+const encodeMemoSize = 8
 
 type decodeEntry struct {
 	b        []byte // a private copy of the stored bytes; never changed
@@ -145,19 +154,62 @@ func (c *decodeCache) encoded(deadline time.Time, values map[string]any) []byte 
 	}
 	c.mu.Lock()
 	e := c.byLogin[ls]
+	if e == nil || !e.matches(deadline, values) {
+		e = nil
+		for _, m := range c.encodes {
+			if m != nil && m.login() == ls && m.matches(deadline, values) {
+				e = m
+				break
+			}
+		}
+	}
 	c.mu.Unlock()
-	if e == nil || !e.deadline.Equal(deadline) || len(values) != len(e.values) {
+	if e == nil {
 		return nil
+	}
+	return e.b
+}
+
+// putEncoded remembers b as the encoding of values (all immutable) with
+// deadline, among the last encodeMemoSize.
+func (c *decodeCache) putEncoded(b []byte, deadline time.Time, values map[string]any) {
+	if _, ok := values[keyLogin].(*loginState); !ok {
+		return
+	}
+	for _, v := range values {
+		if !immutableValue(v) {
+			return
+		}
+	}
+	e := &decodeEntry{b: bytes.Clone(b), deadline: deadline}
+	e.values = e.buf[:0]
+	if len(values) > len(e.buf) {
+		e.values = make([]keyValue, 0, len(values))
+	}
+	for k, v := range values {
+		e.values = append(e.values, keyValue{k, v})
+	}
+	c.mu.Lock()
+	c.encodes[c.encodesPos] = e
+	c.encodesPos = (c.encodesPos + 1) % encodeMemoSize
+	c.mu.Unlock()
+}
+
+// matches reports whether values and deadline are exactly what e holds
+// (only immutable, comparable values are compared).
+func (e *decodeEntry) matches(deadline time.Time, values map[string]any) bool {
+	if !e.deadline.Equal(deadline) || len(values) != len(e.values) {
+		return false
 	}
 	for _, kv := range e.values {
 		v, ok := values[kv.key]
 		// Only immutable (comparable) kinds are compared: == on a
 		// byte slice would panic.
 		if !ok || !immutableValue(v) || v != kv.v {
-			return nil
+			return false
 		}
 	}
-	return e.b
+	return true
 }
 
 // immutableValue reports whether a decoded value can be shared between

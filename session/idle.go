@@ -116,7 +116,7 @@ func (s idleStore) CommitCtx(ctx context.Context, key string, b []byte, expiry t
 			return nil
 		}
 		if lo, _, ok := idleSlotOf(st.loaded); ok && uniqueStamp(idleStamp(st.loaded, lo), deadline) {
-			c, mine := s.m.commits.claim(key, s.m.commits.version(st.loaded), s.m.commits.sum(b, off), exp, now,
+			c, mine := s.m.commits.claim(key, s.m.commits.version(st.loaded), s.m.commits.sum(b, off), exp,
 				func(e time.Time) bool { return s.fresh(e, deadline, now) })
 			if mine {
 				claimed = c

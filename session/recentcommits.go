@@ -38,6 +38,8 @@ type recentCommits struct {
 	seed maphash.Seed
 	mu   sync.Mutex
 	m    map[string]*recentCommit
+	ring []string // keys in the order they were first claimed; the oldest goes first
+	pos  int
 }
 
 // recentCommit is one change written to a key: hashes of the version the
@@ -57,11 +59,12 @@ type sessionSum struct {
 }
 
 // maxRecentCommits bounds the table (an entry is a key and about 100
-// bytes).
+// bytes). An entry only helps within the idle step of its write (at most a
+// minute), so the oldest is the one to let go.
 const maxRecentCommits = 4096
 
 func newRecentCommits() *recentCommits {
-	return &recentCommits{seed: maphash.MakeSeed(), m: map[string]*recentCommit{}}
+	return &recentCommits{seed: maphash.MakeSeed(), m: map[string]*recentCommit{}, ring: make([]string, 0, maxRecentCommits)}
 }
 
 // version hashes an encoded session as stored, idle stamp included.
@@ -84,23 +87,21 @@ func (r *recentCommits) sum(b []byte, off int) sessionSum {
 // for its done and skips its own write if that one succeeded. Otherwise
 // it records a new change and returns it and true: the caller writes it
 // and reports the outcome with finish.
-func (r *recentCommits) claim(key string, from, to sessionSum, expiry, now time.Time, fresh func(expiry time.Time) bool) (*recentCommit, bool) {
+func (r *recentCommits) claim(key string, from, to sessionSum, expiry time.Time, fresh func(expiry time.Time) bool) (*recentCommit, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if old := r.m[key]; old != nil && old.from == from && old.to == to && fresh(old.expiry) {
 		return old, false
 	}
-	if _, ok := r.m[key]; !ok && len(r.m) >= maxRecentCommits {
-		for k, v := range r.m {
-			if !v.expiry.After(now) {
-				delete(r.m, k)
-			}
-		}
-		for k := range r.m {
-			if len(r.m) < maxRecentCommits {
-				break
-			}
-			delete(r.m, k)
+	if _, ok := r.m[key]; !ok {
+		// First in, first out, in O(1): a key forgotten meanwhile leaves
+		// a slot that evicts nothing.
+		if len(r.ring) < cap(r.ring) {
+			r.ring = append(r.ring, key)
+		} else {
+			delete(r.m, r.ring[r.pos])
+			r.ring[r.pos] = key
+			r.pos = (r.pos + 1) % len(r.ring)
 		}
 	}
 	c := &recentCommit{from: from, to: to, expiry: expiry, done: make(chan struct{})}

@@ -99,3 +99,64 @@ func TestBackChannelLogoutRetryAfterStoreFailure(t *testing.T) {
 		t.Fatalf("a third delivery: %d, want 400 (replay)", code)
 	}
 }
+
+// hangUpIndex is the memory index whose End first runs hangUp (the OP
+// closing the connection) and then, as a network store would, fails when
+// its context has ended.
+type hangUpIndex struct {
+	*session.MemIndex
+	hangUp func()
+}
+
+func (x *hangUpIndex) End(ctx context.Context, e session.IndexEntry) error {
+	if x.hangUp != nil {
+		x.hangUp()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return x.MemIndex.End(ctx, e)
+}
+
+// TestBackChannelLogoutOutlivesTheOP: the OP hanging up while the sessions
+// are being ended does not stop the logout half way.
+func TestBackChannelLogoutOutlivesTheOP(t *testing.T) {
+	op := oidctest.NewServer(oidctest.Config{})
+	t.Cleanup(op.Close)
+	const public = "https://app.example"
+	p, err := oidc.New(context.Background(), oidc.Config{Name: "sso", Issuer: op.Issuer, ClientID: "app",
+		ClientSecret: "app-secret", RedirectURL: public + "/auth/sso/callback", Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := &hangUpIndex{MemIndex: session.NewMemIndex()}
+	mgr, err := session.New(session.Config{SessionManager: benchSessions(memstore.NewWithCleanupInterval(0)), Index: index, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := middleware.New(middleware.Config{Providers: []provider.Provider{p}, Sessions: mgr, PublicURL: public, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	c, err := authtest.NewSession(context.Background(), a,
+		provider.Identity{Provider: "sso", Subject: "user-1", SessionID: "op-sid-1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, hangUp := context.WithCancel(context.Background())
+	index.hangUp = hangUp
+	r := httptest.NewRequestWithContext(ctx, http.MethodPost, public+"/auth/sso/backchannel-logout",
+		strings.NewReader(url.Values{"logout_token": {op.SignLogoutToken(op.LogoutClaims("app", "user-1", "op-sid-1"))}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	a.Handler().ServeHTTP(httptest.NewRecorder(), r)
+
+	r = httptest.NewRequest(http.MethodGet, public+"/me", nil)
+	r.Header.Set("Accept", "application/json")
+	r.AddCookie(c)
+	w := httptest.NewRecorder()
+	a.Require(hello).ServeHTTP(w, r)
+	if w.Code == http.StatusOK {
+		t.Fatal("the session survived a back-channel logout whose OP hung up")
+	}
+}

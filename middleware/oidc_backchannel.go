@@ -25,6 +25,11 @@ type BackChannelLogoutProvider interface {
 	VerifyBackChannelLogout(ctx context.Context, logoutToken string) (subject, sessionID, tokenID string, expiry time.Time, err error)
 }
 
+// backChannelTimeout bounds the store work of one back-channel logout
+// (recording the token, ending the sessions on every instance), which
+// goes on when the OP stops waiting.
+const backChannelTimeout = 30 * time.Second
+
 // backChannelLogout serves POST {base}/{provider}/backchannel-logout
 // (OpenID Connect Back-Channel Logout 1.0 §2.5–2.8): a form with
 // logout_token. The token is verified (signature, iss, aud, iat, exp,
@@ -73,6 +78,11 @@ func (a *Auth) backChannelLogout(w http.ResponseWriter, r *http.Request, p BackC
 	if ttl < time.Minute {
 		ttl = time.Minute
 	}
+	// From here on the OP hanging up (its own timeout) must not stop a
+	// logout half way: the sessions are ended, or the token is forgotten
+	// again for the OP's retry, on a context of their own.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backChannelTimeout)
+	defer cancel()
 	onceKey := "backchannel-logout\x00" + name + "\x00" + jti
 	first, err := a.sessions.Once(ctx, onceKey, ttl)
 	switch {

@@ -53,3 +53,30 @@ func ExampleManager_Once() {
 	// true
 	// false
 }
+
+// ExampleManager_ForgetOnce records a token as used, fails at the step the
+// record guards, and forgets it again, so that the sender's retry is not
+// taken for a replay.
+func ExampleManager_ForgetOnce() {
+	m, _ := session.New(session.Config{Index: session.NewMemIndex()})
+	defer m.Close()
+	ctx := context.Background()
+	handle := func(jti string, fail bool) string {
+		first, err := m.Once(ctx, jti, 10*time.Minute)
+		if err != nil || !first {
+			return "refused: already used"
+		}
+		if fail { // the work failed: let the sender try again
+			_ = m.ForgetOnce(ctx, jti)
+			return "failed: try again"
+		}
+		return "done"
+	}
+	fmt.Println(handle("jti:9a2e", true))
+	fmt.Println(handle("jti:9a2e", false))
+	fmt.Println(handle("jti:9a2e", false))
+	// Output:
+	// failed: try again
+	// done
+	// refused: already used
+}

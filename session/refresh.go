@@ -220,14 +220,8 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 	// loaded it before a refresh): the record most likely holds a usable
 	// token, and one read settles it without the lock.
 	if m.records.newer(id, ls.Version) {
-		rec, err := m.readRecord(ctx, id)
-		switch {
-		case err != nil:
-			return &result{kind: outTransient, err: err}
-		case rec == nil:
-			return &result{kind: outGone}
-		case usable(rec):
-			return &result{kind: outFresh, rec: rec}
+		if res, _ := m.readSettles(ctx, id, usable); res != nil {
+			return res
 		}
 	}
 
@@ -253,13 +247,9 @@ func (m *Manager) sharedRefresh(ctx context.Context, p provider.Provider, ls *lo
 	}
 	defer unlock()
 
-	rec, err := m.readRecord(ctx, id)
-	if err != nil {
-		return &result{kind: outTransient, err: err}
-	} else if rec == nil {
-		return &result{kind: outGone}
-	} else if usable(rec) {
-		return &result{kind: outFresh, rec: rec}
+	res, rec := m.readSettles(ctx, id, usable)
+	if res != nil {
+		return res
 	}
 
 	old := cloneToken(rec.Token) // rec may be shared (m.records): the provider gets its own copy
@@ -335,16 +325,27 @@ const lockFailureReadTimeout = 2 * time.Second
 // the record's token when it is usable (another instance refreshed), else
 // the refusal with the latest known record, for serve-while-valid.
 func (m *Manager) refused(ctx context.Context, id string, usable func(*record) bool, refusal error) *result {
+	res, rec := m.readSettles(ctx, id, usable)
+	if res != nil {
+		return res
+	}
+	return &result{kind: outTransient, rec: rec, err: refusal}
+}
+
+// readSettles reads the login's record and returns the result it settles
+// on its own: a store failure, the login gone, or a usable token. Else res
+// is nil and rec is the record, whose token needs refreshing.
+func (m *Manager) readSettles(ctx context.Context, id string, usable func(*record) bool) (res *result, rec *record) {
 	rec, err := m.readRecord(ctx, id)
 	switch {
 	case err != nil:
-		return &result{kind: outTransient, err: err}
+		return &result{kind: outTransient, err: err}, nil
 	case rec == nil:
-		return &result{kind: outGone}
+		return &result{kind: outGone}, nil
 	case usable(rec):
-		return &result{kind: outFresh, rec: rec}
+		return &result{kind: outFresh, rec: rec}, rec
 	}
-	return &result{kind: outTransient, rec: rec, err: refusal}
+	return nil, rec
 }
 
 // refreshCapped calls p.Refresh within the MaxConcurrentRefreshes cap,

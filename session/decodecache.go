@@ -31,8 +31,7 @@ type decodeCache struct {
 	mu      sync.Mutex
 	entries map[uint64]*decodeEntry
 	byLogin map[*loginState]*decodeEntry // the entry each cached login came from
-	ring    []uint64                     // keys in insertion order, next overwritten at pos
-	pos     int
+	order   fifo[uint64]                 // the entries' keys, oldest evicted first
 	// encodes are the last sessions Encode produced, apart from the
 	// entries (their bytes are never read back as such: LoadAndSave
 	// stamps them), for requests that save the same values again.
@@ -60,7 +59,7 @@ type keyValue struct {
 
 func newDecodeCache(size int) *decodeCache {
 	return &decodeCache{seed: maphash.MakeSeed(), entries: make(map[uint64]*decodeEntry, size),
-		byLogin: make(map[*loginState]*decodeEntry, size), ring: make([]uint64, 0, size)}
+		byLogin: make(map[*loginState]*decodeEntry, size), order: newFIFO[uint64](size)}
 }
 
 // get returns a copy of the values decoded from b, if cached.
@@ -99,18 +98,15 @@ func (c *decodeCache) put(b []byte, deadline time.Time, values map[string]any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[h]; !ok {
-		if cap(c.ring) == 0 {
+		oldest, evicted, kept := c.order.push(h)
+		if !kept {
 			return
 		}
-		if len(c.ring) < cap(c.ring) {
-			c.ring = append(c.ring, h)
-		} else {
-			if old := c.entries[c.ring[c.pos]]; old != nil {
+		if evicted {
+			if old := c.entries[oldest]; old != nil {
 				c.forget(old)
 			}
-			delete(c.entries, c.ring[c.pos])
-			c.ring[c.pos] = h
-			c.pos = (c.pos + 1) % len(c.ring)
+			delete(c.entries, oldest)
 		}
 	}
 	if old := c.entries[h]; old != nil {

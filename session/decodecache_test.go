@@ -82,8 +82,8 @@ func TestDecodeCacheBounded(t *testing.T) {
 		if _, v, _ := c.Decode(b); v["user"] != fmt.Sprint("u", i) {
 			t.Fatalf("decode %d: %v", i, v)
 		}
-		if n := len(c.cache.entries); n > size || n != len(c.cache.ring) {
-			t.Fatalf("after %d sessions: %d entries, ring %d (bound %d)", i+1, n, len(c.cache.ring), size)
+		if n := len(c.cache.entries); n > size || n != len(c.cache.order.keys) {
+			t.Fatalf("after %d sessions: %d entries, ring %d (bound %d)", i+1, n, len(c.cache.order.keys), size)
 		}
 	}
 	// The oldest was evicted and still decodes correctly.

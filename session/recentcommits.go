@@ -35,11 +35,10 @@ import (
 // recentCommits remembers, per store key, the last session change this
 // process wrote (or is writing) through LoadAndSave's idle store.
 type recentCommits struct {
-	seed maphash.Seed
-	mu   sync.Mutex
-	m    map[string]*recentCommit
-	ring []string // keys in the order they were first claimed; the oldest goes first
-	pos  int
+	seed  maphash.Seed
+	mu    sync.Mutex
+	m     map[string]*recentCommit
+	order fifo[string] // the keys, oldest evicted first
 }
 
 // recentCommit is one change written to a key: hashes of the version the
@@ -64,7 +63,7 @@ type sessionSum struct {
 const maxRecentCommits = 4096
 
 func newRecentCommits() *recentCommits {
-	return &recentCommits{seed: maphash.MakeSeed(), m: map[string]*recentCommit{}, ring: make([]string, 0, maxRecentCommits)}
+	return &recentCommits{seed: maphash.MakeSeed(), m: map[string]*recentCommit{}, order: newFIFO[string](maxRecentCommits)}
 }
 
 // version hashes an encoded session as stored, idle stamp included.
@@ -94,14 +93,9 @@ func (r *recentCommits) claim(key string, from, to sessionSum, expiry time.Time,
 		return old, false
 	}
 	if _, ok := r.m[key]; !ok {
-		// First in, first out, in O(1): a key forgotten meanwhile leaves
-		// a slot that evicts nothing.
-		if len(r.ring) < cap(r.ring) {
-			r.ring = append(r.ring, key)
-		} else {
-			delete(r.m, r.ring[r.pos])
-			r.ring[r.pos] = key
-			r.pos = (r.pos + 1) % len(r.ring)
+		// A key forgotten meanwhile leaves a slot that evicts nothing.
+		if oldest, evicted, _ := r.order.push(key); evicted {
+			delete(r.m, oldest)
 		}
 	}
 	c := &recentCommit{from: from, to: to, expiry: expiry, done: make(chan struct{})}

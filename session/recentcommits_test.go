@@ -34,7 +34,7 @@ func TestRecentCommitsBounded(t *testing.T) {
 	for range 10 {
 		claim(last, 1) // another change of the same key: no new slot
 	}
-	if len(r.m) != maxRecentCommits || len(r.ring) != maxRecentCommits {
-		t.Errorf("after re-claims: %d keys, %d slots", len(r.m), len(r.ring))
+	if len(r.m) != maxRecentCommits || len(r.order.keys) != maxRecentCommits {
+		t.Errorf("after re-claims: %d keys, %d slots", len(r.m), len(r.order.keys))
 	}
 }

@@ -21,8 +21,7 @@ type recordCache struct {
 	seed    maphash.Seed
 	mu      sync.Mutex
 	entries map[uint64]*recordEntry
-	ring    []uint64
-	pos     int
+	order   fifo[uint64] // the entries' keys, oldest evicted first
 	// latest is the highest record version of each login among the
 	// entries (see newer).
 	latest map[string]uint64
@@ -35,7 +34,7 @@ type recordEntry struct {
 }
 
 func newRecordCache(size int) *recordCache {
-	return &recordCache{seed: maphash.MakeSeed(), entries: make(map[uint64]*recordEntry, size), ring: make([]uint64, 0, size),
+	return &recordCache{seed: maphash.MakeSeed(), entries: make(map[uint64]*recordEntry, size), order: newFIFO[uint64](size),
 		latest: make(map[string]uint64, size)}
 }
 
@@ -64,18 +63,15 @@ func (c *recordCache) put(id string, b []byte, rec *record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[h]; !ok {
-		if cap(c.ring) == 0 {
+		oldest, evicted, kept := c.order.push(h)
+		if !kept {
 			return
 		}
-		if len(c.ring) < cap(c.ring) {
-			c.ring = append(c.ring, h)
-		} else {
-			if old := c.entries[c.ring[c.pos]]; old != nil && c.latest[old.id] == old.rec.Version {
+		if evicted {
+			if old := c.entries[oldest]; old != nil && c.latest[old.id] == old.rec.Version {
 				delete(c.latest, old.id)
 			}
-			delete(c.entries, c.ring[c.pos])
-			c.ring[c.pos] = h
-			c.pos = (c.pos + 1) % len(c.ring)
+			delete(c.entries, oldest)
 		}
 	}
 	c.entries[h] = e

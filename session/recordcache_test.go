@@ -83,7 +83,7 @@ func TestRecordCacheKeyedByLoginAndCopied(t *testing.T) {
 	for i := range 10 { // bounded
 		c.put(string(rune('c'+i)), b, rec)
 	}
-	if len(c.entries) > 4 || len(c.ring) > 4 {
+	if len(c.entries) > 4 || len(c.order.keys) > 4 {
 		t.Fatalf("cache grew to %d entries (bound 4)", len(c.entries))
 	}
 }

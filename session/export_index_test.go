@@ -3,11 +3,14 @@ package session
 // Internals the external index tests (package session_test, which can
 // import the index backends without an import cycle) look at.
 
-// RandHexForTest and SharedPerTestForTest share the
-// internal tests' helpers with the external ones.
+// RandHexForTest, SharedPerTestForTest, LoadSessionForTest and
+// CommitSessionForTest share the internal tests' helpers with the
+// external ones.
 var (
 	RandHexForTest       = randHex
 	SharedPerTestForTest = sharedPerTest
+	LoadSessionForTest   = loadSession
+	CommitSessionForTest = commitSession
 )
 
 // RecordKeyForTest is the store key of login id's record.

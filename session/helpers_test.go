@@ -250,19 +250,33 @@ func newEnvWith(t testing.TB, sc storeCase, clock *fakeClock, prov *fakeProvider
 // request loads the session for the cookie value token, as LoadAndSave would.
 func (e *env) request(token string) context.Context {
 	e.t.Helper()
-	ctx, err := e.sm.Load(context.Background(), token)
-	if err != nil {
-		e.t.Fatalf("load: %v", err)
-	}
-	return ctx
+	return loadSession(e.t, e.sm, token)
 }
 
 // commit saves the request's session, as LoadAndSave would.
 func (e *env) commit(ctx context.Context) string {
 	e.t.Helper()
-	tok, _, err := e.sm.Commit(ctx)
+	return commitSession(e.t, e.sm, ctx)
+}
+
+// loadSession loads sm's session for the cookie value token, failing t on
+// a store error.
+func loadSession(t testing.TB, sm *scs.SessionManager, token string) context.Context {
+	t.Helper()
+	ctx, err := sm.Load(context.Background(), token)
 	if err != nil {
-		e.t.Fatalf("commit: %v", err)
+		t.Fatalf("load: %v", err)
+	}
+	return ctx
+}
+
+// commitSession saves ctx's session of sm and returns its token, failing
+// t on a store error.
+func commitSession(t testing.TB, sm *scs.SessionManager, ctx context.Context) string {
+	t.Helper()
+	tok, _, err := sm.Commit(ctx)
+	if err != nil {
+		t.Fatalf("commit: %v", err)
 	}
 	return tok
 }

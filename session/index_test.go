@@ -42,20 +42,12 @@ type env struct {
 
 func (e *env) request(token string) context.Context {
 	e.t.Helper()
-	ctx, err := e.sm.Load(context.Background(), token)
-	if err != nil {
-		e.t.Fatalf("load: %v", err)
-	}
-	return ctx
+	return LoadSessionForTest(e.t, e.sm, token)
 }
 
 func (e *env) commit(ctx context.Context) string {
 	e.t.Helper()
-	tok, _, err := e.sm.Commit(ctx)
-	if err != nil {
-		e.t.Fatalf("commit: %v", err)
-	}
-	return tok
+	return CommitSessionForTest(e.t, e.sm, ctx)
 }
 
 func (e *env) storeHas(key string) bool {

@@ -33,25 +33,28 @@ func (x *endFailsIndex) End(ctx context.Context, e session.IndexEntry) error {
 	return x.MemIndex.End(ctx, e)
 }
 
-// TestBackChannelLogoutRetryAfterStoreFailure: when the sessions cannot be
-// ended, the OP gets 503 and its retry of the same logout token is not
-// refused as a replay: it ends the session. A third delivery is a replay.
-func TestBackChannelLogoutRetryAfterStoreFailure(t *testing.T) {
+// bcPublic is the app's public URL in the back-channel tests.
+const bcPublic = "https://app.example"
+
+// backChannelApp is an app with the OpenID Connect provider "sso" (the
+// fake OP op) over the session index, and a logged-in session of user-1
+// in OP session op-sid-1. loggedIn reports whether that session still
+// passes Require; logoutRequest is a back-channel delivery of a logout
+// token for it, on ctx.
+func backChannelApp(t *testing.T, index session.IndexStore) (a *middleware.Auth, loggedIn func() bool, logoutRequest func(ctx context.Context) *http.Request) {
+	t.Helper()
 	op := oidctest.NewServer(oidctest.Config{})
 	t.Cleanup(op.Close)
-	const public = "https://app.example"
 	p, err := oidc.New(context.Background(), oidc.Config{Name: "sso", Issuer: op.Issuer, ClientID: "app",
-		ClientSecret: "app-secret", RedirectURL: public + "/auth/sso/callback", Logger: discardLogger()})
+		ClientSecret: "app-secret", RedirectURL: bcPublic + "/auth/sso/callback", Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	index := &endFailsIndex{MemIndex: session.NewMemIndex()}
-	index.failures.Store(1)
 	mgr, err := session.New(session.Config{SessionManager: benchSessions(memstore.NewWithCleanupInterval(0)), Index: index, Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := middleware.New(middleware.Config{Providers: []provider.Provider{p}, Sessions: mgr, PublicURL: public, Logger: discardLogger()})
+	a, err = middleware.New(middleware.Config{Providers: []provider.Provider{p}, Sessions: mgr, PublicURL: bcPublic, Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +64,9 @@ func TestBackChannelLogoutRetryAfterStoreFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := a.Handler()
 	me := a.Require(hello)
-	loggedIn := func() bool {
-		r := httptest.NewRequest(http.MethodGet, public+"/me", nil)
+	loggedIn = func() bool {
+		r := httptest.NewRequest(http.MethodGet, bcPublic+"/me", nil)
 		r.Header.Set("Accept", "application/json")
 		r.AddCookie(c)
 		w := httptest.NewRecorder()
@@ -72,12 +74,26 @@ func TestBackChannelLogoutRetryAfterStoreFailure(t *testing.T) {
 		return w.Code == http.StatusOK
 	}
 	token := op.SignLogoutToken(op.LogoutClaims("app", "user-1", "op-sid-1"))
-	deliver := func() int {
-		r := httptest.NewRequest(http.MethodPost, public+"/auth/sso/backchannel-logout",
+	logoutRequest = func(ctx context.Context) *http.Request {
+		r := httptest.NewRequestWithContext(ctx, http.MethodPost, bcPublic+"/auth/sso/backchannel-logout",
 			strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return r
+	}
+	return a, loggedIn, logoutRequest
+}
+
+// TestBackChannelLogoutRetryAfterStoreFailure: when the sessions cannot be
+// ended, the OP gets 503 and its retry of the same logout token is not
+// refused as a replay: it ends the session. A third delivery is a replay.
+func TestBackChannelLogoutRetryAfterStoreFailure(t *testing.T) {
+	index := &endFailsIndex{MemIndex: session.NewMemIndex()}
+	index.failures.Store(1)
+	a, loggedIn, logoutRequest := backChannelApp(t, index)
+	h := a.Handler()
+	deliver := func() int {
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, logoutRequest(context.Background()))
 		return w.Code
 	}
 	if !loggedIn() {
@@ -121,42 +137,12 @@ func (x *hangUpIndex) End(ctx context.Context, e session.IndexEntry) error {
 // TestBackChannelLogoutOutlivesTheOP: the OP hanging up while the sessions
 // are being ended does not stop the logout half way.
 func TestBackChannelLogoutOutlivesTheOP(t *testing.T) {
-	op := oidctest.NewServer(oidctest.Config{})
-	t.Cleanup(op.Close)
-	const public = "https://app.example"
-	p, err := oidc.New(context.Background(), oidc.Config{Name: "sso", Issuer: op.Issuer, ClientID: "app",
-		ClientSecret: "app-secret", RedirectURL: public + "/auth/sso/callback", Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	index := &hangUpIndex{MemIndex: session.NewMemIndex()}
-	mgr, err := session.New(session.Config{SessionManager: benchSessions(memstore.NewWithCleanupInterval(0)), Index: index, Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := middleware.New(middleware.Config{Providers: []provider.Provider{p}, Sessions: mgr, PublicURL: public, Logger: discardLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	c, err := authtest.NewSession(context.Background(), a,
-		provider.Identity{Provider: "sso", Subject: "user-1", SessionID: "op-sid-1"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, loggedIn, logoutRequest := backChannelApp(t, index)
 	ctx, hangUp := context.WithCancel(context.Background())
 	index.hangUp = hangUp
-	r := httptest.NewRequestWithContext(ctx, http.MethodPost, public+"/auth/sso/backchannel-logout",
-		strings.NewReader(url.Values{"logout_token": {op.SignLogoutToken(op.LogoutClaims("app", "user-1", "op-sid-1"))}}.Encode()))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	a.Handler().ServeHTTP(httptest.NewRecorder(), r)
-
-	r = httptest.NewRequest(http.MethodGet, public+"/me", nil)
-	r.Header.Set("Accept", "application/json")
-	r.AddCookie(c)
-	w := httptest.NewRecorder()
-	a.Require(hello).ServeHTTP(w, r)
-	if w.Code == http.StatusOK {
+	a.Handler().ServeHTTP(httptest.NewRecorder(), logoutRequest(ctx))
+	if loggedIn() {
 		t.Fatal("the session survived a back-channel logout whose OP hung up")
 	}
 }

@@ -38,6 +38,17 @@ func (s *countingStore) Commit(key string, b []byte, expiry time.Time) error {
 	return s.Store.Commit(key, b, expiry)
 }
 
+// serve runs handler as one request with the session cookie cookie,
+// through e's LoadAndSave, and returns the response.
+func (e *env) serve(cookie string, handler http.HandlerFunc) *httptest.ResponseRecorder {
+	h := e.m.LoadAndSave(handler)
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(&http.Cookie{Name: e.sm.Cookie.Name, Value: cookie})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
 // TestSharedRefreshCosts: requests of one session waiting on one refresh
 // cost the store one record read before the upstream call (under the
 // lock: no read before it) and one session write after it. Every request
@@ -47,7 +58,7 @@ func TestSharedRefreshCosts(t *testing.T) {
 	store := &countingStore{Store: memstore.NewWithCleanupInterval(0)}
 	e := newEnv(t, storeCase{"counting", func(testing.TB) (scs.Store, redis.UniversalClient) { return store, nil }})
 	cookie, _, _ := e.login(10 * time.Minute)
-	h := e.m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	handler := func(w http.ResponseWriter, r *http.Request) {
 		tok, err := e.m.Token(r.Context(), e.prov)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -59,14 +70,8 @@ func TestSharedRefreshCosts(t *testing.T) {
 			return
 		}
 		_, _ = io.WriteString(w, tok.AccessToken)
-	}))
-	serve := func() *httptest.ResponseRecorder {
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		r.AddCookie(&http.Cookie{Name: e.sm.Cookie.Name, Value: cookie})
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
 	}
+	serve := func() *httptest.ResponseRecorder { return e.serve(cookie, handler) }
 	// A first request stores the session as requests through LoadAndSave
 	// do (with its idle stamp); then the token expires.
 	if w := serve(); w.Code != http.StatusOK {
@@ -137,13 +142,10 @@ func TestIdenticalCommitsAcrossInstances(t *testing.T) {
 	cookie, _, _ := a.login(time.Hour)
 	step := func(e *env, f func(r *http.Request)) string {
 		var got string
-		h := e.m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.serve(cookie, func(_ http.ResponseWriter, r *http.Request) {
 			f(r)
 			got = e.sm.GetString(r.Context(), "flash")
-		}))
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		r.AddCookie(&http.Cookie{Name: e.sm.Cookie.Name, Value: cookie})
-		h.ServeHTTP(httptest.NewRecorder(), r)
+		})
 		return got
 	}
 	set := func(r *http.Request) { a.sm.Put(r.Context(), "flash", "hello") }
@@ -188,12 +190,7 @@ func TestIdenticalCommitWaitsForTheWrite(t *testing.T) {
 	e := newEnv(t, storeCase{"gated", func(testing.TB) (scs.Store, redis.UniversalClient) { return store, nil }})
 	cookie, _, _ := e.login(time.Hour)
 	serve := func(f func(r *http.Request)) int {
-		h := e.m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f(r) }))
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		r.AddCookie(&http.Cookie{Name: e.sm.Cookie.Name, Value: cookie})
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w.Code
+		return e.serve(cookie, func(_ http.ResponseWriter, r *http.Request) { f(r) }).Code
 	}
 	serve(func(*http.Request) {}) // stored with its idle stamp
 
@@ -265,12 +262,7 @@ func TestIdenticalCommitAfterPanickedWrite(t *testing.T) {
 				panicked = true
 			}
 		}()
-		h := e.m.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f(r) }))
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		r.AddCookie(&http.Cookie{Name: e.sm.Cookie.Name, Value: cookie})
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w.Code, false
+		return e.serve(cookie, func(_ http.ResponseWriter, r *http.Request) { f(r) }).Code, false
 	}
 	serve(func(*http.Request) {}) // stored with its idle stamp
 	store.panics.Store(1)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-auth/gatehouse/middleware/jwtauth"
 	"github.com/gatehouse-auth/gatehouse/provider"
 	"github.com/gatehouse-auth/gatehouse/session"
 )
@@ -25,7 +26,7 @@ var authKey = &ctxKey{"auth"}
 type authInfo struct {
 	identity provider.Identity // a copy: LoginFrom's login may be changed by the handler
 	login    *session.Login    // nil from WithIdentity
-	scopes   []string          // owned: never handed out without a copy
+	scopes   []string          // the JWT's, or login.Token's; ScopesFrom hands out copies
 	method   AuthMethod        // cookie or bearer; "" from WithIdentity
 }
 
@@ -86,83 +87,49 @@ var (
 // scopes in its context.
 func (a *Auth) authenticate(r *http.Request) (*http.Request, error) {
 	ctx := r.Context()
-	var fromJWT []string
-	var login *session.Login
-	bearer := false
+	var claims *jwtauth.Claims
 	if a.cfg.JWT != nil {
 		if authz := r.Header.Get("Authorization"); len(authz) > 7 && strings.EqualFold(authz[:7], "bearer ") {
-			bearer = true
-			claims, err := a.cfg.JWT.Verify(authz)
+			c, err := a.cfg.JWT.Verify(authz)
 			if err != nil {
 				return nil, errInvalidBearer
 			}
-			sctx, err := a.sessions.LoadByLoginID(ctx, claims.SessionID)
+			sctx, err := a.sessions.LoadByLoginID(ctx, c.SessionID)
 			if err != nil {
 				if errors.Is(err, session.ErrNotLoggedIn) || errors.Is(err, session.ErrReauthRequired) {
 					return nil, errInvalidBearer
 				}
 				return nil, err
 			}
-			ctx = sctx
-			fromJWT = provider.SplitScopes(claims.Scope)
-			l, err := a.sessions.CurrentLogin(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if l == nil || l.ID != claims.SessionID || l.Identity.Subject != claims.Subject || l.Provider != claims.Provider {
-				return nil, errInvalidBearer
-			}
-			login = l // already this request's own copy
+			ctx, claims = sctx, c
 		}
 	}
-	if !bearer {
-		l, err := a.sessions.CurrentLogin(ctx)
-		if err != nil {
-			return nil, err
-		}
-		login = l
-	}
-	if login == nil {
-		if bearer {
-			return nil, errInvalidBearer
-		}
-		return nil, errAnonymous
-	}
-	p, ok := a.providers[login.Provider]
-	if !ok {
-		return nil, errAnonymous
-	}
-	tok, err := a.sessions.Token(ctx, p)
+	// One session read and one copy: the login with a usable token.
+	login, err := a.sessions.FreshLogin(ctx, a.providerNamed)
 	if err != nil {
-		if errors.Is(err, session.ErrNotLoggedIn) {
-			if bearer {
-				return nil, errInvalidBearer
-			}
-			return nil, errAnonymous
-		}
-		if errors.Is(err, session.ErrReauthRequired) {
+		switch {
+		case errors.Is(err, session.ErrNotLoggedIn):
+			err = errAnonymous
+		case errors.Is(err, session.ErrReauthRequired) && login != nil:
 			a.emit(ctx, Event{Type: EventError, Provider: login.Provider, Subject: login.Identity.Subject, Code: "reauth_required", Err: err})
-			if bearer {
-				return nil, errInvalidBearer
-			}
+		}
+		if claims != nil && (err == errAnonymous || errors.Is(err, session.ErrReauthRequired)) {
+			return nil, errInvalidBearer
 		}
 		return nil, err
 	}
-	if login.Token != nil && tok != nil && tok.AccessToken != login.Token.AccessToken {
-		cp := *login
-		cp.Token = tok.Clone() // tok's scopes go into authInfo below
-		login = &cp
-	}
-	scopes := fromJWT
-	if !bearer && tok != nil {
-		scopes = tok.Scopes // tok is this request's own copy (Token clones)
-	}
-	method := AuthMethodCookie
-	if bearer {
-		method = AuthMethodBearer
+	method, scopes := AuthMethodCookie, login.Token.Scopes // login is this request's own copy
+	if claims != nil {
+		if login.ID != claims.SessionID || login.Identity.Subject != claims.Subject || login.Provider != claims.Provider {
+			return nil, errInvalidBearer
+		}
+		method, scopes = AuthMethodBearer, provider.SplitScopes(claims.Scope)
 	}
 	return r.WithContext(&authCtx{Context: ctx, ai: authInfo{identity: login.Identity, login: login, scopes: scopes, method: method}}), nil
 }
+
+// providerNamed is the configured provider called name, nil when none.
+func (a *Auth) providerNamed(name string) provider.Provider { return a.providers[name] }
 
 // authCtx is context.WithValue(ctx, authKey, &ai) in one allocation (it
 // runs on every authenticated request).

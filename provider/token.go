@@ -71,8 +71,22 @@ func (t *Token) Clone() *Token {
 	if t == nil {
 		return nil
 	}
-	c := *t
-	if t.Scopes != nil {
+	var c *Token
+	switch n := len(t.Scopes); {
+	case n == 0:
+		c = new(Token)
+		*c = *t
+		c.Scopes = nil // as append([]string(nil)) of none
+	case n <= len(tokenBox{}.scopes):
+		// One allocation for the token and its scopes (every
+		// authenticated request copies a token set).
+		b := &tokenBox{t: *t}
+		copy(b.scopes[:], t.Scopes)
+		b.t.Scopes = b.scopes[:n:n]
+		c = &b.t
+	default:
+		c = new(Token)
+		*c = *t
 		c.Scopes = append([]string(nil), t.Scopes...)
 	}
 	if t.Extra != nil {
@@ -81,7 +95,13 @@ func (t *Token) Clone() *Token {
 			c.Extra[k] = v
 		}
 	}
-	return &c
+	return c
+}
+
+// tokenBox is a Token and room for its scopes in one allocation.
+type tokenBox struct {
+	t      Token
+	scopes [4]string
 }
 
 const redacted = "[REDACTED]"

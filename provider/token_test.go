@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,43 @@ func TestTokenCloneAndScopes(t *testing.T) {
 	}
 	if (&provider.Token{}).Clone().Scopes != nil {
 		t.Error("Clone invented scopes")
+	}
+	if (&provider.Token{Scopes: []string{}}).Clone().Scopes != nil {
+		t.Error("Clone of no scopes is not nil")
+	}
+}
+
+// TestTokenCloneScopeCounts: for every number of scopes (a few are copied
+// together with the token), the clone holds the same scopes, changing or
+// appending to them leaves the original alone, and the clone of a clone
+// is as independent.
+func TestTokenCloneScopeCounts(t *testing.T) {
+	t.Parallel()
+	for n := 1; n <= 7; n++ {
+		orig := &provider.Token{AccessToken: "at", Scopes: make([]string, n)}
+		for i := range orig.Scopes {
+			orig.Scopes[i] = fmt.Sprint("s", i)
+		}
+		want := slices.Clone(orig.Scopes)
+		c := orig.Clone()
+		if !slices.Equal(c.Scopes, want) || c.AccessToken != "at" {
+			t.Fatalf("%d scopes: clone %+v", n, c)
+		}
+		cc := c.Clone()
+		c.Scopes[0] = "changed"
+		grown := append(c.Scopes, "extra")
+		grown[n-1] = "changed too"
+		if !slices.Equal(orig.Scopes, want) || !slices.Equal(cc.Scopes, want) {
+			t.Fatalf("%d scopes: original %v, clone of clone %v after changing the clone", n, orig.Scopes, cc.Scopes)
+		}
+	}
+}
+
+// Not parallel: testing.AllocsPerRun refuses to run in a parallel test.
+func TestTokenCloneOneAllocation(t *testing.T) {
+	tok := &provider.Token{AccessToken: "at", RefreshToken: "rt", Scopes: []string{"openid", "profile", "email"}}
+	if n := testing.AllocsPerRun(50, func() { _ = tok.Clone() }); n != 1 {
+		t.Fatalf("Clone of a token with 3 scopes: %v allocations, want 1 (token and scopes together)", n)
 	}
 }
 

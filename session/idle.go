@@ -49,6 +49,11 @@ type loadState struct {
 	key     string   // store key loaded; "" until found
 	loaded  []byte   // bytes found under key (never changed)
 	skipped bool     // the last commit wrote nothing (unchanged, expiry still ahead)
+
+	// noLogin: the request came without a session cookie and SaveLogin
+	// has not run on its session, so the session holds no login
+	// (LoadByLoginID then skips looking).
+	noLogin bool
 }
 
 type loadStateKey struct{}
@@ -241,7 +246,7 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 		w.Header().Add("Vary", "Cookie")
 		token := cookieValue(r, sm.Cookie.Name)
 		ctx := r.Context()
-		rs := &requestState{st: loadState{Context: ctx, m: m}} // one allocation for both
+		rs := &requestState{st: loadState{Context: ctx, m: m, noLogin: token == ""}} // one allocation for both
 		sw := &rs.sw
 		sw.st = &rs.st
 		ctx, err := sm.Load(&rs.st, token)

@@ -164,6 +164,9 @@ func (m *Manager) SaveLogin(ctx context.Context, l *Login) error {
 		return err
 	}
 	sm.Put(ctx, keyLogin, ls)
+	if st := loadStateFrom(ctx); st != nil && st.m == m && sm == m.sm {
+		st.noLogin = false
+	}
 	l.ID = id
 	m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse: login saved",
 		slog.String("login", m.logID(id)), slog.String("provider", l.Provider))
@@ -275,7 +278,10 @@ func (m *Manager) LoadByLoginID(ctx context.Context, id string) (context.Context
 	}
 	var out context.Context
 	sm := m.sm
-	if v, ok := sessionGet(m.sm, ctx, keyLogin); ok { // ctx has a session already
+	if m.holdsNoLogin(ctx) { // a bearer request's usual case: no cookie
+		sm = m.bearerSM
+		out, err = sm.Load(context.WithValue(ctx, bearerKey{}, true), rec.SessionToken)
+	} else if v, ok := sessionGet(m.sm, ctx, keyLogin); ok { // ctx has a session already
 		if ls := asLoginState(v); ls != nil && ls.ID == id {
 			return ctx, nil
 		}
@@ -291,6 +297,14 @@ func (m *Manager) LoadByLoginID(ctx context.Context, id string) (context.Context
 		return nil, ErrNotLoggedIn
 	}
 	return out, nil
+}
+
+// holdsNoLogin reports, without reading the session, that ctx's session
+// was loaded by this Manager's LoadAndSave for a request without a
+// session cookie and has not been given a login since (SaveLogin).
+func (m *Manager) holdsNoLogin(ctx context.Context) bool {
+	st := loadStateFrom(ctx)
+	return st != nil && st.m == m && st.noLogin
 }
 
 func lockKey(loginID string) string {

@@ -44,6 +44,56 @@ func (m *Manager) Token(ctx context.Context, p provider.Provider) (*provider.Tok
 	return m.token(ctx, p, false, nil)
 }
 
+// FreshLogin is [Manager.CurrentLogin] and [Manager.Token] in one call
+// and one copy: the session's login, its Token the one Token returns
+// (refreshed first when it expires within the leeway, once per login
+// however many requests ask). providers gives the Provider for the
+// login's provider name; nil (a name the app no longer configures) gives
+// [ErrNotLoggedIn] and leaves the session as it is.
+//
+// Errors are Token's, and ErrNotLoggedIn where CurrentLogin returns
+// (nil, nil). With [ErrReauthRequired] (the refresh token was refused and
+// the login cleared) the login that ended is returned too, without its
+// token, so the caller can say whose it was.
+func (m *Manager) FreshLogin(ctx context.Context, providers func(name string) provider.Provider) (*Login, error) {
+	sm, ls := m.sessionLogin(ctx)
+	if sm == nil {
+		return nil, ErrNoSession
+	}
+	if ls == nil || ls.Token == nil {
+		return nil, ErrNotLoggedIn
+	}
+	now := m.now()
+	if m.cleared.buried(ls.ID, now) {
+		sm.Remove(ctx, keyLogin) // as CurrentLogin and Token do
+		return nil, ErrNotLoggedIn
+	}
+	p := providers(ls.Provider)
+	if p == nil {
+		return nil, ErrNotLoggedIn
+	}
+	m.indexSeen(ctx, sm, ls)
+	if !m.needsRefresh(ls.ID, ls.Token, obtainedAt(ls.LoginAt, ls.RefreshedAt), now) {
+		return ls.login(), nil // the common case: one session read, one copy
+	}
+	tok, err := m.token(ctx, p, false, nil)
+	if err != nil {
+		if errors.Is(err, ErrReauthRequired) {
+			l := ls.login()
+			l.Token = nil
+			return l, err
+		}
+		return nil, err
+	}
+	cur := ls
+	if _, s := m.sessionLogin(ctx); s != nil && s.ID == ls.ID {
+		cur = s // the state the refresh adopted into the session
+	}
+	l := cur.login()
+	l.Token = tok
+	return l, nil
+}
+
 // ForceRefresh refreshes unless the stored token already differs from stale
 // (someone refreshed meanwhile) — used by the upstream client after a 401.
 //

@@ -37,6 +37,7 @@ func TestSession(t *testing.T) {
 		{"SaveLoginRenewsSessionToken", testSaveLoginRenews},
 		{"LogoutDestroysRecord", testLogout},
 		{"LoadByLoginID", testLoadByLoginID},
+		{"FreshLogin", testFreshLogin},
 		{"OnTokenChange", testOnTokenChange},
 	}
 	for _, sc := range storeCases() {

@@ -294,7 +294,6 @@ func New(cfg Config) (*Authority, error) {
 
 	a.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{string(cfg.Algorithm)}),
-		jwt.WithStrictDecoding(),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(cfg.Leeway),

@@ -62,10 +62,11 @@ var (
 // present and valid within the leeway; iss and aud must match; sub, sid and
 // jti must be present. Any error from the parser is a rejection.
 //
-// A token that verified is remembered (the last 1,024, by their exact
-// text): when it comes again only its times (exp, nbf, iat, with the
-// leeway) are checked again, since nothing else about it can change. The
-// result is the caller's own copy either way.
+// A token that verified a second time is remembered (the last 1,024, by
+// their exact text; a token sent only once is not kept): when it comes
+// again only its times (exp, nbf, iat, with the leeway) are checked
+// again, since nothing else about it can change. The result is the
+// caller's own copy either way.
 //
 // Every error matches [ErrInvalidToken] and is an [InvalidTokenError].
 func (a *Authority) Verify(authorization string) (*Claims, error) {
@@ -195,40 +196,60 @@ func bearerToken(s string) (string, bool) {
 	return s, s != ""
 }
 
-// b64url marks the base64url alphabet (RFC 4648 §5), no padding.
-var b64url = func() (t [256]bool) {
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
+// b64url maps each byte to its value in the base64url alphabet (RFC 4648
+// §5), or to 0xff when it is not in it.
+var b64url = func() (t [256]byte) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range t {
+		t[i] = 0xff
 	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
+	for i := range len(alphabet) {
+		t[alphabet[i]] = byte(i)
 	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	t['-'], t['_'] = true, true
 	return t
 }()
 
-// compactJWS reports whether s is three non-empty base64url segments joined
-// by exactly two dots. It is a cheap, allocation-free filter run before
-// golang-jwt splits and decodes anything.
+// compactJWS reports whether s is three non-empty segments in canonical
+// unpadded base64url joined by exactly two dots: only alphabet characters,
+// no segment of a length that no byte string encodes to (4n+1), and the
+// unused low bits of a segment's last character zero (RFC 4648 §3.5), so
+// that one byte string has exactly one encoding and a token cannot be
+// re-encoded into another that verifies. It is a cheap, allocation-free
+// filter run before golang-jwt splits and decodes anything, and it is the
+// strict decoding: golang-jwt's own (WithStrictDecoding) copies the
+// base64 encoding for each segment of each token.
 func compactJWS(s string) bool {
 	dots, segLen := 0, 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c == '.' {
-			if segLen == 0 || dots == 2 {
+			if !canonicalEnd(segLen, b64url[s[i-min(i, 1)]]) || dots == 2 {
 				return false
 			}
 			dots++
 			segLen = 0
 			continue
 		}
-		if !b64url[c] {
+		if b64url[c] == 0xff {
 			return false
 		}
 		segLen++
 	}
-	return dots == 2 && segLen > 0
+	return dots == 2 && canonicalEnd(segLen, b64url[s[len(s)-1]])
+}
+
+// canonicalEnd reports whether a segment of n characters whose last one
+// has value last is a whole canonical encoding: n is not 4k+1, and the
+// bits of last that carry no data are zero (4 of them after 2 characters
+// of a group, 2 after 3).
+func canonicalEnd(n int, last byte) bool {
+	switch n % 4 {
+	case 1:
+		return false
+	case 2:
+		return last&0x0f == 0
+	case 3:
+		return last&0x03 == 0
+	}
+	return n > 0
 }

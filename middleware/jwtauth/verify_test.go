@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -552,11 +553,56 @@ func TestBearerToken(t *testing.T) {
 		}
 	}
 	for s, want := range map[string]bool{
-		"a.b.c": true, "Ab-_9.x.y": true, "a..c": false, ".b.c": false, "a.b.": false,
-		"a.b": false, "a.b.c.d": false, "a.b.c=": false, "a b.c.d": false, "a.b.c\n": false, "": false,
+		"AA.AQ.eyJ0": true, "Ab-_9A.xw.yQ": true, "AA..AA": false, ".AA.AA": false, "AA.AA.": false,
+		"AA.AA": false, "AA.AA.AA.AA": false, "AA.AA.AA=": false, "A A.AA.AA": false, "AA.AA.AA\n": false, "": false,
+		"a.AA.AA": false, "AA.AAAAA.AA": false, // 4k+1 characters encode nothing
+		"AB.AA.AA": false, "AA.AAB.AA": false, "AA.AA.AAAAAB": false, // unused bits set
 	} {
 		if compactJWS(s) != want {
 			t.Errorf("compactJWS(%q) = %v, want %v", s, !want, want)
+		}
+	}
+}
+
+// TestCompactJWSIsStrictBase64 checks compactJWS's segment rule against
+// the standard library's strict decoding, for every segment of up to three
+// characters and for the lengths of real signatures: a segment passes
+// exactly when base64.RawURLEncoding.Strict() decodes it.
+func TestCompactJWSIsStrictBase64(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	strict := base64.RawURLEncoding.Strict()
+	check := func(seg string) {
+		_, err := strict.DecodeString(seg)
+		want := err == nil && seg != ""
+		if got := compactJWS("AA.AA." + seg); got != want {
+			t.Fatalf("compactJWS of segment %q = %v, strict base64 says %v", seg, got, want)
+		}
+		if got := compactJWS(seg + ".AA.AA"); got != want {
+			t.Fatalf("compactJWS of first segment %q = %v, strict base64 says %v", seg, got, want)
+		}
+	}
+	buf := make([]byte, 0, 3)
+	var walk func()
+	walk = func() {
+		check(string(buf))
+		if len(buf) == cap(buf) {
+			return
+		}
+		for i := range len(alphabet) {
+			buf = append(buf, alphabet[i])
+			walk()
+			buf = buf[:len(buf)-1]
+		}
+	}
+	walk()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{43, 86, 342} { // HS256, EdDSA and ES256, RS2048 signatures
+		for range 2000 {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+			check(string(b))
 		}
 	}
 }

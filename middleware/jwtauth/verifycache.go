@@ -21,14 +21,22 @@ const verifiedCacheSize = 1024
 // Authority's keys and settings never change. Revocation does not depend
 // on it: the middleware reads the token's session on every request.
 //
-// Eviction is first in, first out over a fixed ring of slots.
+// A token is admitted on its second verification: the first only marks
+// its hash in a fixed table (seen), so a token sent once — most of them
+// when every request carries a new one — costs no copy and pushes no
+// reused token out. Eviction is first in, first out over a fixed ring of
+// slots.
 type verifiedCache struct {
 	seed    maphash.Seed
 	mu      sync.Mutex
 	entries map[uint64]*verifiedEntry
 	ring    []uint64
 	pos     int
+	seen    [seenSlots]uint64 // hashes of tokens verified once; a collision only delays admission
 }
+
+// seenSlots is the size of the table of tokens verified once (32 KiB).
+const seenSlots = 4096
 
 type verifiedEntry struct {
 	token  string
@@ -51,11 +59,19 @@ func (c *verifiedCache) get(token string) *Claims {
 	return &e.claims
 }
 
-// put remembers a copy of claims, verified for token.
+// put remembers a copy of claims, verified for token, when token was
+// verified before (see seen).
 func (c *verifiedCache) put(token string, claims *Claims) {
+	h := maphash.String(c.seed, token)
+	c.mu.Lock()
+	if slot := &c.seen[h%seenSlots]; *slot != h {
+		*slot = h
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
 	e := &verifiedEntry{token: token}
 	copyClaims(&e.claims, claims, &e.parts)
-	h := maphash.String(c.seed, token)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[h]; !ok {

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// TestVerifyCachedToken: a token verified once is remembered, but every
+// TestVerifyCachedToken: a token verified twice is remembered, but every
 // Verify still checks its times against the clock, a different token
 // (even one differing only in its signature) is verified in full, and each
 // caller gets its own copy of the claims.
@@ -39,7 +39,10 @@ func TestVerifyCachedToken(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				first, err := a.Verify("Bearer " + good)
+				if _, err := a.Verify("Bearer " + good); err != nil {
+					t.Fatal(err)
+				}
+				first, err := a.Verify("Bearer " + good) // the second: cached from here
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -72,5 +75,55 @@ func TestVerifyCachedToken(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestVerifiedCacheAdmission: a token is kept from its second
+// verification on, so tokens sent once each fill nothing, and the cache
+// stays within its bound however many tokens come twice.
+func TestVerifiedCacheAdmission(t *testing.T) {
+	t.Parallel()
+	a := newTestAuthority(t, HS256, nil)
+	mint := func() string {
+		tok, _, err := a.Mint("user-1", "session-1", "whisk", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	verify := func(tok string) {
+		if _, err := a.Verify(tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cached := func() int {
+		a.verified.mu.Lock()
+		defer a.verified.mu.Unlock()
+		return len(a.verified.entries)
+	}
+
+	tok := mint()
+	verify(tok)
+	if a.verified.get(tok) != nil {
+		t.Fatal("a token verified once is cached")
+	}
+	verify(tok)
+	if a.verified.get(tok) == nil {
+		t.Fatal("a token verified twice is not cached")
+	}
+	before := cached()
+	for range 2 * verifiedCacheSize {
+		verify(mint())
+	}
+	if n := cached(); n != before {
+		t.Fatalf("tokens sent once each: cache went from %d to %d entries", before, n)
+	}
+	for range verifiedCacheSize + 100 {
+		tok := mint()
+		verify(tok)
+		verify(tok)
+	}
+	if n := cached(); n != verifiedCacheSize {
+		t.Fatalf("cache holds %d entries, want its bound %d", n, verifiedCacheSize)
 	}
 }

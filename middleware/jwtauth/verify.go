@@ -55,7 +55,8 @@ var (
 //
 // In order, and stopping at the first failure: the value is refused unread
 // when longer than MaxAuthorizationSize; the compact form must be three
-// non-empty base64url segments; golang-jwt then decodes it with the one
+// non-empty segments of canonical base64url (one encoding per byte
+// string, no padding); golang-jwt then decodes it with the one
 // configured algorithm; the header must carry typ "at+jwt", no "crit" and a
 // kid of the configured set (the signing method's Go type is checked too);
 // the signature must verify with that kid's key; exp, iat and nbf must be

@@ -35,8 +35,10 @@ type verifiedCache struct {
 	seen    [seenSlots]uint64 // hashes of tokens verified once; a collision only delays admission
 }
 
-// seenSlots is the size of the table of tokens verified once (32 KiB).
-const seenSlots = 4096
+// seenSlots is the size of the table of tokens verified once (8 KiB): as
+// many as the cache holds, since a token that comes back only after more
+// other tokens than that would have left the cache before its next use.
+const seenSlots = verifiedCacheSize
 
 type verifiedEntry struct {
 	token  string

@@ -22,6 +22,9 @@
 # exit if this script started it). Nothing is asserted: read the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The toolchain go.mod names, as make test uses (GOTOOLCHAIN=local would
+# measure whatever go is installed).
+export GOTOOLCHAIN=${GATEHOUSE_GOTOOLCHAIN:-auto}
 
 benchstat_pkg=golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 count=${BENCH_COUNT:-6}

@@ -72,22 +72,17 @@ func (t *Token) Clone() *Token {
 		return nil
 	}
 	var c *Token
-	switch n := len(t.Scopes); {
-	case n == 0:
-		c = new(Token)
-		*c = *t
-		c.Scopes = nil // as append([]string(nil)) of none
-	case n <= len(tokenBox{}.scopes):
+	if n := len(t.Scopes); n > 0 && n <= len(tokenBox{}.scopes) {
 		// One allocation for the token and its scopes (every
 		// authenticated request copies a token set).
 		b := &tokenBox{t: *t}
 		copy(b.scopes[:], t.Scopes)
 		b.t.Scopes = b.scopes[:n:n]
 		c = &b.t
-	default:
+	} else {
 		c = new(Token)
 		*c = *t
-		c.Scopes = append([]string(nil), t.Scopes...)
+		c.Scopes = append([]string(nil), t.Scopes...) // nil for none
 	}
 	if t.Extra != nil {
 		c.Extra = make(map[string]any, len(t.Extra))

@@ -276,20 +276,22 @@ func (m *Manager) LoadByLoginID(ctx context.Context, id string) (context.Context
 	if rec == nil {
 		return nil, ErrNotLoggedIn
 	}
-	var out context.Context
-	sm := m.sm
-	if m.holdsNoLogin(ctx) { // a bearer request's usual case: no cookie
-		sm = m.bearerSM
-		out, err = sm.Load(context.WithValue(ctx, bearerKey{}, true), rec.SessionToken)
-	} else if v, ok := sessionGet(m.sm, ctx, keyLogin); ok { // ctx has a session already
-		if ls := asLoginState(v); ls != nil && ls.ID == id {
+	// Beside a session ctx already has (a bearer request's usual case: the
+	// empty one of a request without a cookie), the login's session is
+	// loaded through bearerSM.
+	beside := m.holdsNoLogin(ctx)
+	if !beside {
+		v, ok := sessionGet(m.sm, ctx, keyLogin)
+		if ls := asLoginState(v); ok && ls != nil && ls.ID == id {
 			return ctx, nil
 		}
-		sm = m.bearerSM
-		out, err = sm.Load(context.WithValue(ctx, bearerKey{}, true), rec.SessionToken)
-	} else {
-		out, err = sm.Load(ctx, rec.SessionToken)
+		beside = ok
 	}
+	sm, lctx := m.sm, ctx
+	if beside {
+		sm, lctx = m.bearerSM, context.WithValue(ctx, bearerKey{}, true)
+	}
+	out, err := sm.Load(lctx, rec.SessionToken)
 	if err != nil {
 		return nil, storeErr("load session", err)
 	}

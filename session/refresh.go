@@ -56,17 +56,9 @@ func (m *Manager) Token(ctx context.Context, p provider.Provider) (*provider.Tok
 // the login cleared) the login that ended is returned too, without its
 // token, so the caller can say whose it was.
 func (m *Manager) FreshLogin(ctx context.Context, providers func(name string) provider.Provider) (*Login, error) {
-	sm, ls := m.sessionLogin(ctx)
-	if sm == nil {
-		return nil, ErrNoSession
-	}
-	if ls == nil || ls.Token == nil {
-		return nil, ErrNotLoggedIn
-	}
-	now := m.now()
-	if m.cleared.buried(ls.ID, now) {
-		sm.Remove(ctx, keyLogin) // as CurrentLogin and Token do
-		return nil, ErrNotLoggedIn
+	sm, ls, now, err := m.liveLogin(ctx)
+	if err != nil {
+		return nil, err
 	}
 	p := providers(ls.Provider)
 	if p == nil {
@@ -128,13 +120,16 @@ type result struct {
 	from, to *loginState
 }
 
-func (m *Manager) token(ctx context.Context, p provider.Provider, force bool, stale *provider.Token) (*provider.Token, error) {
+// liveLogin is the session's login state for Token and FreshLogin, with
+// the time it was read at: ErrNoSession without a session, ErrNotLoggedIn
+// without a login with a token set or for a login this process has ended.
+func (m *Manager) liveLogin(ctx context.Context) (*scs.SessionManager, *loginState, time.Time, error) {
 	sm, ls := m.sessionLogin(ctx)
 	if sm == nil {
-		return nil, ErrNoSession
+		return nil, nil, time.Time{}, ErrNoSession
 	}
 	if ls == nil || ls.Token == nil {
-		return nil, ErrNotLoggedIn
+		return nil, nil, time.Time{}, ErrNotLoggedIn
 	}
 	now := m.now()
 	if m.cleared.buried(ls.ID, now) {
@@ -143,7 +138,15 @@ func (m *Manager) token(ctx context.Context, p provider.Provider, force bool, st
 		// on an instance that finds no record, ErrNotLoggedIn: the
 		// request that met invalid_grant got ErrReauthRequired.
 		sm.Remove(ctx, keyLogin)
-		return nil, ErrNotLoggedIn
+		return nil, nil, time.Time{}, ErrNotLoggedIn
+	}
+	return sm, ls, now, nil
+}
+
+func (m *Manager) token(ctx context.Context, p provider.Provider, force bool, stale *provider.Token) (*provider.Token, error) {
+	sm, ls, now, err := m.liveLogin(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if p == nil {
 		return nil, errors.New("session: nil provider")

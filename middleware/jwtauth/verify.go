@@ -221,22 +221,23 @@ var b64url = func() (t [256]byte) {
 // base64 encoding for each segment of each token.
 func compactJWS(s string) bool {
 	dots, segLen := 0, 0
+	var last byte // the value of the segment's last character
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c == '.' {
-			if !canonicalEnd(segLen, b64url[s[i-min(i, 1)]]) || dots == 2 {
+			if !canonicalEnd(segLen, last) || dots == 2 {
 				return false
 			}
 			dots++
 			segLen = 0
 			continue
 		}
-		if b64url[c] == 0xff {
+		if last = b64url[c]; last == 0xff {
 			return false
 		}
 		segLen++
 	}
-	return dots == 2 && canonicalEnd(segLen, b64url[s[len(s)-1]])
+	return dots == 2 && canonicalEnd(segLen, last)
 }
 
 // canonicalEnd reports whether a segment of n characters whose last one

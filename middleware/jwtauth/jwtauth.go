@@ -188,10 +188,15 @@ type Authority struct {
 	signKey    any    // Keys[0].Private (a private copy)
 	headerPart string // base64url(header) + "."
 
-	keys    []verifyKey
-	parser  *jwt.Parser
-	keyFunc jwt.Keyfunc
-	jwks    []byte
+	keys []verifyKey
+	// minted holds, for each key, the header segment Mint writes with
+	// it: tokens whose header is one of these are verified without
+	// decoding it again (see verifyMinted).
+	minted    []mintedHeader
+	parser    *jwt.Parser
+	validator *jwt.Validator // the parser's claim checks, for verifyMinted
+	keyFunc   jwt.Keyfunc
+	jwks      []byte
 
 	verified *verifiedCache // tokens already verified in full
 }
@@ -275,32 +280,34 @@ func New(cfg Config) (*Authority, error) {
 			a.signKey = priv
 		}
 		a.keys = append(a.keys, verifyKey{id: k.ID, key: pub, jwk: jwk})
+		header, err := json.Marshal(struct {
+			Alg string `json:"alg"`
+			Kid string `json:"kid"`
+			Typ string `json:"typ"`
+		}{string(cfg.Algorithm), k.ID, TokenType})
+		if err != nil {
+			return bad("encode header: %v", err)
+		}
+		a.minted = append(a.minted, mintedHeader{segment: base64.RawURLEncoding.EncodeToString(header), key: pub})
 	}
+	a.headerPart = a.minted[0].segment + "."
 
-	header, err := json.Marshal(struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-		Typ string `json:"typ"`
-	}{string(cfg.Algorithm), cfg.Keys[0].ID, TokenType})
-	if err != nil {
-		return bad("encode header: %v", err)
-	}
-	a.headerPart = base64.RawURLEncoding.EncodeToString(header) + "."
-
+	var err error
 	a.jwks, err = a.buildJWKS()
 	if err != nil {
 		return bad("encode JWKS: %v", err)
 	}
 
-	a.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{string(cfg.Algorithm)}),
+	checks := []jwt.ParserOption{
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(cfg.Leeway),
 		jwt.WithIssuer(cfg.Issuer),
 		jwt.WithAudience(cfg.Audience),
 		jwt.WithTimeFunc(cfg.Now),
-	)
+	}
+	a.parser = jwt.NewParser(append(checks, jwt.WithValidMethods([]string{string(cfg.Algorithm)}))...)
+	a.validator = jwt.NewValidator(checks...)
 	a.keyFunc = a.lookupKey
 	return a, nil
 }

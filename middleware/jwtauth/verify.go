@@ -59,7 +59,8 @@ var (
 // non-empty segments of canonical base64url (one encoding per byte
 // string, no padding); golang-jwt then decodes it with the one
 // configured algorithm; the header must carry typ "at+jwt", no "crit" and a
-// kid of the configured set (the signing method's Go type is checked too);
+// kid of the configured set (the signing method must be golang-jwt's own
+// for the algorithm, not one registered under its name by other code);
 // the signature must verify with that kid's key; exp, iat and nbf must be
 // present and valid within the leeway; iss and aud must match; sub, sid and
 // jti must be present. Any error from the parser is a rejection.
@@ -147,7 +148,11 @@ func (a *Authority) mintedKey(tok string) any {
 // ParseWithClaims' order with golang-jwt's own parts: the claims decoded
 // (Claims.UnmarshalJSON, which golang-jwt calls too), the signature
 // checked by the algorithm's signing method, then the claim checks by the
-// validator built with the parser's options. TestVerifyPathsAgree and
+// validator built with the parser's options. The signing method is the
+// golang-jwt value New chose, never one looked up by name in golang-jwt's
+// global registry, so a method registered under our algorithm's name by
+// other code changes nothing here (verifyParsed refuses it through
+// methodOK). TestVerifyPathsAgree and
 // FuzzVerifyPathsAgree hold the two paths to the same answers.
 func (a *Authority) verifyMinted(tok string, key any) (*Claims, error) {
 	// compactJWS has checked: exactly two dots, canonical base64url.
@@ -201,25 +206,14 @@ func (a *Authority) lookupKey(t *jwt.Token) (any, error) {
 	return nil, errUnknownKid
 }
 
-// methodOK checks the Go type of the signing method as well as its name, so
-// that a method registered under our algorithm's name by other code in the
-// process (jwt.RegisterSigningMethod is global) is still refused.
+// methodOK reports whether m is the very golang-jwt signing method New
+// chose (jwt.SigningMethodEdDSA, ES256 or HS256), not merely one of its
+// name or Go type: a method registered under our algorithm's name by other
+// code in the process (jwt.RegisterSigningMethod is global), even an HMAC
+// with another hash, is refused by verifyParsed (verifyMinted does not
+// look the method up at all).
 func (a *Authority) methodOK(m jwt.SigningMethod) bool {
-	if m == nil || m.Alg() != string(a.alg) {
-		return false
-	}
-	switch a.alg {
-	case EdDSA:
-		_, ok := m.(*jwt.SigningMethodEd25519)
-		return ok
-	case ES256:
-		e, ok := m.(*jwt.SigningMethodECDSA)
-		return ok && e.KeySize == 32 && e.CurveBits == 256
-	case HS256:
-		_, ok := m.(*jwt.SigningMethodHMAC)
-		return ok
-	}
-	return false
+	return m != nil && m == a.method
 }
 
 // reasonFor maps a parser error to one of our fixed reasons. It only

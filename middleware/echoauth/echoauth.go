@@ -95,7 +95,16 @@ func wrapMiddleware(m func(http.Handler) http.Handler) echo.MiddlewareFunc {
 // Gatehouse's middleware are returned as *echo.HTTPError instead of
 // written (middleware.WithErrorHandler).
 func wrapMiddlewareErrors(m func(http.Handler) http.Handler, asErrors bool) echo.MiddlewareFunc {
-	h := m(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := wrapHandler(m)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error { return serveCall(h, c, next, asErrors) }
+	}
+}
+
+// wrapHandler is m around the end of the Gatehouse chain, which continues
+// with the Echo chain of the request's echoCall.
+func wrapHandler(m func(http.Handler) http.Handler) http.Handler {
+	return m(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		call := r.Context().Value(echoCallKey{}).(*echoCall)
 		c := call.c
 		c.SetRequest(r)
@@ -104,29 +113,41 @@ func wrapMiddlewareErrors(m func(http.Handler) http.Handler, asErrors bool) echo
 		}
 		call.err = call.next(c)
 	}))
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			call := &echoCall{c: c, next: next}
-			r := c.Request()
-			ctx := context.WithValue(r.Context(), echoCallKey{}, call)
-			if asErrors {
-				ctx = middleware.WithErrorHandler(ctx, returnError)
-			}
-			h.ServeHTTP(c.Response(), r.WithContext(ctx))
-			return call.err
-		}
-	}
 }
 
-// echoCallKey carries an *echoCall in the request context.
+// serveCall runs one request through h, the Gatehouse chain of
+// wrapMiddlewareErrors, with next as the rest of the Echo chain.
+func serveCall(h http.Handler, c echo.Context, next echo.HandlerFunc, asErrors bool) error {
+	r := c.Request()
+	call := &echoCall{Context: r.Context(), c: c, next: next}
+	var ctx context.Context = call
+	if asErrors {
+		ctx = middleware.WithErrorHandler(ctx, returnError)
+	}
+	h.ServeHTTP(c.Response(), r.WithContext(ctx))
+	return call.err
+}
+
+// echoCallKey is the context key of an *echoCall.
 type echoCallKey struct{}
 
 // echoCall is one request through wrapMiddleware: its echo.Context and
-// the error of the rest of the chain.
+// the error of the rest of the chain. It is also the request's context,
+// with itself as the value of echoCallKey (one allocation for both).
 type echoCall struct {
-	c    echo.Context
-	next echo.HandlerFunc
-	err  error
+	context.Context // the request's, before
+	c               echo.Context
+	next            echo.HandlerFunc
+	err             error
+}
+
+// Value returns the call itself for echoCallKey, else the request
+// context's value.
+func (e *echoCall) Value(key any) any {
+	if _, ok := key.(echoCallKey); ok {
+		return e
+	}
+	return e.Context.Value(key)
 }
 
 // returnError is the middleware.ErrorHandler of wrapMiddlewareErrors:
@@ -251,14 +272,14 @@ func (c Configured) ToMiddleware() (echo.MiddlewareFunc, error) {
 	default:
 		mw = c.a.Require
 	}
-	wrapped := wrapMiddlewareErrors(mw, !c.cfg.RenderErrors)
+	h, asErrors := wrapHandler(mw), !c.cfg.RenderErrors
+	// Echo calls this on every request of the route: one closure.
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		h := wrapped(next) // Echo calls this on every request: keep it cheap
 		return func(c echo.Context) error {
 			if skipper(c) {
 				return next(c)
 			}
-			return h(c)
+			return serveCall(h, c, next, asErrors)
 		}
 	}, nil
 }

@@ -497,7 +497,7 @@ func TestIndependentAS_Conformance(t *testing.T) {
 			cfg.Logger, cfg.HTTPClient = env.Logger, env.Client(cfg.HTTPClient)
 			// Short enough for quick timeout checks, long enough for a
 			// race-instrumented exchange on a loaded 2-core CI machine.
-			cfg.Timeout = time.Second
+			cfg.Timeout = 2 * time.Second
 			return providertest.RedirectFixture{
 				Provider:  newIndieAdapter(t, cfg),
 				Authorize: as.AuthorizeCode,

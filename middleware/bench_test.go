@@ -195,9 +195,28 @@ func scsBaseline(b *testing.B, store scs.Store) (http.Handler, *http.Cookie) {
 
 // cookieCase is Gatehouse's Require over store with a logged-in session.
 func cookieCase(b *testing.B, store scs.Store) (*middleware.Auth, *http.Cookie) {
+	return cookieCaseFor(b, store, benchIdentity())
+}
+
+// claimsIdentity is benchIdentity with the claims an OpenID Connect
+// provider's ID token carries in Identity.Raw (16 members, an address
+// object and a groups array), which every copy of the login copies too.
+func claimsIdentity() provider.Identity {
+	id := benchIdentity()
+	id.Raw = map[string]any{
+		"iss": "https://accounts.example.com", "sub": id.Subject, "aud": "client-id", "exp": 1.7e9, "iat": 1.7e9,
+		"auth_time": 1.7e9, "sid": "op-session-1", "email": id.Email, "email_verified": true, "name": id.Name,
+		"given_name": "Ada", "family_name": "Lovelace", "picture": id.Picture, "locale": "en",
+		"address": map[string]any{"country": "UK", "locality": "London"}, "groups": []any{"staff", "admins"},
+	}
+	return id
+}
+
+// cookieCaseFor is cookieCase for a login of id.
+func cookieCaseFor(b *testing.B, store scs.Store, id provider.Identity) (*middleware.Auth, *http.Cookie) {
 	srv := benchAS(b)
 	a := benchAuth(b, benchSessions(store), nil, benchAdapter(b, srv))
-	c, err := authtest.NewSession(context.Background(), a, benchIdentity(), benchToken(time.Now().Add(time.Hour)))
+	c, err := authtest.NewSession(context.Background(), a, id, benchToken(time.Now().Add(time.Hour)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -313,6 +332,8 @@ func jwtKey(b *testing.B, alg jwtauth.Algorithm) (jwtauth.Key, any) {
 //   - scs: scs LoadAndSave with its GobCodec and memstore, same identity and token set;
 //   - cookie: Gatehouse Require, memstore, valid token, session cookie (one
 //     session: the decode cache hits);
+//   - cookie-claims: cookie for a login whose identity carries OpenID
+//     Connect claims (claimsIdentity);
 //   - cookie-rotating: the same over 4,096 sessions in turn (the decode
 //     cache, 1,024 sessions, misses every time);
 //   - echo-cookie: the same through Echo and echoauth;
@@ -335,6 +356,10 @@ func BenchmarkRequire(b *testing.B) {
 	})
 	b.Run("cookie", func(b *testing.B) {
 		a, c := cookieCase(b, memstore.NewWithCleanupInterval(0))
+		serve(b, a.Require(hello), func(r *http.Request) { r.AddCookie(c) })
+	})
+	b.Run("cookie-claims", func(b *testing.B) {
+		a, c := cookieCaseFor(b, memstore.NewWithCleanupInterval(0), claimsIdentity())
 		serve(b, a.Require(hello), func(r *http.Request) { r.AddCookie(c) })
 	})
 	b.Run("cookie-rotating", func(b *testing.B) {

@@ -2,7 +2,7 @@
 # bench.sh — make bench: Gatehouse's performance figures in one run.
 #
 #   1. micro-benchmarks, -benchmem -count=${BENCH_COUNT:-6}: BenchmarkRequire
-#      (bare, scs, cookie, cookie-rotating, echo-cookie, jwt-*, jwt-raw-*,
+#      (bare, scs, cookie, cookie-claims, cookie-rotating, echo-cookie, jwt-*, jwt-raw-*,
 #      jwt-rotating-*, jwt-raw-rotating-*, redis/scs, redis/cookie) and
 #      BenchmarkLogin (redirect, password) in package middleware,
 #      BenchmarkSessionMemory in package session; summarised with benchstat

@@ -351,13 +351,9 @@ func (d *Demo) status(r *http.Request) (*status, bool) {
 	if strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer ") {
 		st.Via = "bearer JWT"
 	}
-	// The session's copy is read first: on the request that refreshed the
-	// token, LoginFrom still carries the previous RefreshedAt.
-	l, err := d.Auth.Sessions().CurrentLogin(r.Context())
-	if err != nil || l == nil {
-		l, ok = middleware.LoginFrom(r.Context())
-	}
-	if ok && l != nil {
+	// The login Require obtained (refreshed first when it was due): no
+	// second session read or copy.
+	if l, ok := middleware.LoginFrom(r.Context()); ok {
 		st.LoginAt = l.LoginAt.UTC()
 		if l.Token != nil {
 			if !l.Token.Expiry.IsZero() {

@@ -172,6 +172,10 @@ type verifyKey struct {
 	id  string
 	key any
 	jwk map[string]string // public JWK, nil for HMAC
+	// header is the header segment Mint writes with this key ({"alg",
+	// "kid", "typ"} in that order, base64url): tokens that carry it are
+	// verified without decoding it again (see verifyMinted).
+	header string
 }
 
 // Authority mints and verifies tokens. It is safe for concurrent use; its
@@ -188,11 +192,7 @@ type Authority struct {
 	signKey    any    // Keys[0].Private (a private copy)
 	headerPart string // base64url(header) + "."
 
-	keys []verifyKey
-	// minted holds, for each key, the header segment Mint writes with
-	// it: tokens whose header is one of these are verified without
-	// decoding it again (see verifyMinted).
-	minted    []mintedHeader
+	keys      []verifyKey
 	parser    *jwt.Parser
 	validator *jwt.Validator // the parser's claim checks, for verifyMinted
 	keyFunc   jwt.Keyfunc
@@ -279,7 +279,6 @@ func New(cfg Config) (*Authority, error) {
 		if i == 0 {
 			a.signKey = priv
 		}
-		a.keys = append(a.keys, verifyKey{id: k.ID, key: pub, jwk: jwk})
 		header, err := json.Marshal(struct {
 			Alg string `json:"alg"`
 			Kid string `json:"kid"`
@@ -288,9 +287,9 @@ func New(cfg Config) (*Authority, error) {
 		if err != nil {
 			return bad("encode header: %v", err)
 		}
-		a.minted = append(a.minted, mintedHeader{segment: base64.RawURLEncoding.EncodeToString(header), key: pub})
+		a.keys = append(a.keys, verifyKey{id: k.ID, key: pub, jwk: jwk, header: base64.RawURLEncoding.EncodeToString(header)})
 	}
-	a.headerPart = a.minted[0].segment + "."
+	a.headerPart = a.keys[0].header + "."
 
 	var err error
 	a.jwks, err = a.buildJWKS()

@@ -133,10 +133,10 @@ func TestMintedKey(t *testing.T) {
 		a := newTestAuthority(t, alg, func(c *Config) {
 			c.Keys = []Key{{ID: "new", Private: keys[0]}, {ID: oddKid, Private: keys[1]}}
 		})
-		if len(a.minted) != 2 {
-			t.Fatalf("%s: %d minted headers, want 2", alg, len(a.minted))
+		if len(a.keys) != 2 || a.keys[0].header == "" || a.keys[1].header == "" {
+			t.Fatalf("%s: %+v, want two keys with their minted headers", alg, a.keys)
 		}
-		newH, oldH := a.minted[0].segment, a.minted[1].segment
+		newH, oldH := a.keys[0].header, a.keys[1].header
 		for _, tc := range []struct {
 			tok  string
 			want any
@@ -224,7 +224,9 @@ func TestRegisteredMethodIgnored(t *testing.T) {
 func parserOnly(t testing.TB, alg Algorithm, mod func(*Config)) (*Authority, *Authority) {
 	a := newTestAuthority(t, alg, mod)
 	ref := newTestAuthority(t, alg, mod)
-	ref.minted = nil
+	for i := range ref.keys {
+		ref.keys[i].header = "" // no minted path
+	}
 	return a, ref
 }
 

@@ -122,26 +122,19 @@ func (a *Authority) verifyParsed(tok string) (*Claims, error) {
 	return c, nil
 }
 
-// mintedHeader is the header segment Mint writes with one key ({"alg",
-// "kid", "typ"} in that order, base64url) and that key's verification key.
-type mintedHeader struct {
-	segment string
-	key     any
-}
-
 // mintedKey returns the verification key when tok's header segment is,
-// byte for byte, one that Mint writes, else nil.
+// byte for byte, one that Mint writes (a key's header), else nil.
 func (a *Authority) mintedKey(tok string) any {
-	for i := range a.minted {
-		h := a.minted[i].segment
-		if len(tok) > len(h) && tok[len(h)] == '.' && tok[:len(h)] == h {
-			return a.minted[i].key
+	for i := range a.keys {
+		h := a.keys[i].header
+		if h != "" && len(tok) > len(h) && tok[len(h)] == '.' && tok[:len(h)] == h {
+			return a.keys[i].key
 		}
 	}
 	return nil
 }
 
-// verifyMinted verifies a compact token whose header is one of a.minted,
+// verifyMinted verifies a compact token whose header is a key's header,
 // as verifyParsed would, without decoding the header: lookupKey's answer
 // for those exact bytes is known (the algorithm, typ at+jwt, no crit, a
 // configured kid, whose key is key). The rest is verifyParsed's, in

@@ -88,16 +88,9 @@ func Sessions(a *middleware.Auth) echo.MiddlewareFunc { return wrapMiddleware(a.
 // scs manager) each time. This one calls m once and passes the request's
 // echo.Context and next handler through the request context.
 func wrapMiddleware(m func(http.Handler) http.Handler) echo.MiddlewareFunc {
-	return wrapMiddlewareErrors(m, false)
-}
-
-// wrapMiddlewareErrors is wrapMiddleware; with asErrors, the failures of
-// Gatehouse's middleware are returned as *echo.HTTPError instead of
-// written (middleware.WithErrorHandler).
-func wrapMiddlewareErrors(m func(http.Handler) http.Handler, asErrors bool) echo.MiddlewareFunc {
 	h := wrapHandler(m)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error { return serveCall(h, c, next, asErrors) }
+		return func(c echo.Context) error { return serveCall(h, c, next, false) }
 	}
 }
 
@@ -115,8 +108,10 @@ func wrapHandler(m func(http.Handler) http.Handler) http.Handler {
 	}))
 }
 
-// serveCall runs one request through h, the Gatehouse chain of
-// wrapMiddlewareErrors, with next as the rest of the Echo chain.
+// serveCall runs one request through h (a wrapHandler), with next as the
+// rest of the Echo chain. With asErrors, the failures of Gatehouse's
+// middleware are returned as *echo.HTTPError instead of written
+// (middleware.WithErrorHandler).
 func serveCall(h http.Handler, c echo.Context, next echo.HandlerFunc, asErrors bool) error {
 	r := c.Request()
 	call := &echoCall{Context: r.Context(), c: c, next: next}
@@ -150,7 +145,7 @@ func (e *echoCall) Value(key any) any {
 	return e.Context.Value(key)
 }
 
-// returnError is the middleware.ErrorHandler of wrapMiddlewareErrors:
+// returnError is the middleware.ErrorHandler of serveCall with asErrors:
 // the failure becomes the error of the request's echoCall. (A function,
 // not a method value, so that it costs no allocation per request.)
 func returnError(_ http.ResponseWriter, r *http.Request, e *middleware.Error) {
